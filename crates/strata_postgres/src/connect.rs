@@ -1,0 +1,1 @@
+//! Connecting to PostgreSQL: URL parsing, libpq sslmode semantics over rustls.

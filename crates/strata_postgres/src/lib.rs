@@ -1,0 +1,3 @@
+//! PostgreSQL driver for strata.
+
+pub mod connect;
