@@ -1,1 +1,44 @@
-//! placeholder
+//! strata's core: the model of migrations, checksums, history and plans, and the traits a
+//! database driver implements. It knows no database: drivers live in their own crates
+//! (`strata_postgres`, `strata_sqlite`), the CLI on top.
+//!
+//! The pieces, in the order a run uses them:
+//! - [`MigrationSet`] reads a directory of `<version>_<name>.up.sql` files ([`source`]);
+//! - [`Checksum`] fingerprints each file over its tokens ([`checksum`], [`lexer`]);
+//! - a driver's [`Splitter`] cuts files into [`Statement`]s, and [`Script`] decides whether a
+//!   file runs in one transaction or statement by statement ([`plan`]);
+//! - [`compute_status`] compares the files with the [`AppliedMigration`] rows of the history;
+//! - [`Migrator`] plans and executes commands on a [`Driver`], emitting [`Event`]s.
+
+pub mod checksum;
+pub mod dialect;
+pub mod directive;
+pub mod driver;
+pub mod error;
+pub mod event;
+pub mod history;
+pub mod lexer;
+pub mod migrator;
+pub mod plan;
+pub mod source;
+pub mod statement;
+pub mod status;
+pub mod text;
+pub mod version;
+
+pub use checksum::Checksum;
+pub use dialect::Dialect;
+pub use directive::{BackfillOptions, Directives};
+pub use driver::{
+    Driver, DriverError, IndexState, LockError, LockHolder, StatementFailure, TransactionOutcome,
+};
+pub use error::Error;
+pub use event::Event;
+pub use history::{AppliedMigration, Direction, HISTORY_TABLE, HistoryChange, RowState};
+pub use migrator::{DownTarget, Migrator, Problem, Resolution, RunOptions, RunReport, StepResult};
+pub use plan::{ExecutionMode, Plan, Script, Step};
+pub use source::{Migration, MigrationFile, MigrationSet, SourceError};
+pub use statement::{IndexBuild, SplitError, Splitter, Statement, TransactionControl};
+pub use status::{MigrationState, MigrationStatus, compute_status};
+pub use text::LineIndex;
+pub use version::Version;

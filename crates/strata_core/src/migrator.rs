@@ -1,0 +1,820 @@
+//! The runner: plans and executes `up`, `down`, `redo`, `baseline` and `resolve` on any
+//! [`Driver`], holding the migration lock so that concurrent deployers apply each migration
+//! exactly once.
+//!
+//! ```no_run
+//! # fn demo(driver: &mut dyn strata_core::Driver, splitter: &dyn strata_core::Splitter) -> Result<(), strata_core::Error> {
+//! use strata_core::{Dialect, MigrationSet, Migrator, RunOptions};
+//! let set = MigrationSet::load("migrations".as_ref(), Dialect::Postgres)?;
+//! let mut events = |event: &strata_core::Event| eprintln!("{event:?}");
+//! let mut migrator = Migrator::new(driver, splitter, &set, RunOptions::default(), &mut events);
+//! let report = migrator.up(None)?;
+//! println!("applied {} migrations", report.steps.len());
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use crate::checksum::Checksum;
+use crate::driver::{Driver, IndexState, TransactionOutcome};
+use crate::error::Error;
+use crate::event::Event;
+use crate::history::{AppliedMigration, Direction, HistoryChange, RowState};
+use crate::plan::{ExecutionMode, Plan, Script, Step};
+use crate::source::{Migration, MigrationSet};
+use crate::statement::Splitter;
+use crate::status::{MigrationState, MigrationStatus, compute_status};
+use crate::version::Version;
+
+/// Settings of a run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// How long to wait for another run's migration lock.
+    pub lock_wait: Duration,
+    /// Apply pending migrations older than the newest applied one.
+    pub out_of_order: bool,
+    /// Run although applied migrations were modified.
+    pub ignore_modified: bool,
+    /// Run although applied migrations have no file any more.
+    pub ignore_missing: bool,
+    /// Recorded in the history as who applied each migration.
+    pub applied_by: String,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            lock_wait: Duration::from_secs(60),
+            out_of_order: false,
+            ignore_modified: false,
+            ignore_missing: false,
+            applied_by: format!("strata {}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+/// Which applied migrations `down` reverts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownTarget {
+    /// The newest N.
+    Steps(usize),
+    /// Everything newer than this version (which stays applied).
+    To(Version),
+    All,
+}
+
+/// How a person settled a failed migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// Its effects are all in place: record it as applied.
+    Applied,
+    /// Its effects are all gone: forget it (it becomes pending).
+    RolledBack,
+}
+
+/// What a finished step did.
+#[derive(Debug, Clone)]
+pub struct StepResult {
+    pub version: Version,
+    pub direction: Direction,
+    pub execution_ms: i64,
+    /// `false` when another process had already done it.
+    pub performed: bool,
+}
+
+/// What a command did: the plan it ran and the new status of every migration it touched.
+#[derive(Debug, Clone, Default)]
+pub struct RunReport {
+    pub plan: Plan,
+    pub steps: Vec<StepResult>,
+    pub touched: Vec<MigrationStatus>,
+}
+
+/// A problem `validate` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub version: Option<Version>,
+    pub message: String,
+}
+
+/// Plans and runs migrations from one directory on one database.
+pub struct Migrator<'a> {
+    driver: &'a mut dyn Driver,
+    splitter: &'a dyn Splitter,
+    set: &'a MigrationSet,
+    options: RunOptions,
+    events: &'a mut dyn FnMut(&Event),
+}
+
+impl<'a> Migrator<'a> {
+    pub fn new(
+        driver: &'a mut dyn Driver,
+        splitter: &'a dyn Splitter,
+        set: &'a MigrationSet,
+        options: RunOptions,
+        events: &'a mut dyn FnMut(&Event),
+    ) -> Self {
+        Migrator {
+            driver,
+            splitter,
+            set,
+            options,
+            events,
+        }
+    }
+
+    /// Every migration's state. Reads only; never creates the history table.
+    pub fn status(&mut self) -> Result<Vec<MigrationStatus>, Error> {
+        let history = self.read_history()?;
+        Ok(compute_status(self.set, &history))
+    }
+
+    /// The plan `up` would run, from the history as it is now (nothing is locked or changed).
+    pub fn plan_up(&mut self, target: Option<Version>) -> Result<Plan, Error> {
+        let history = self.read_history()?;
+        self.up_plan(&history, target)
+    }
+
+    /// Applies pending migrations (resuming a failed one first), up to and including `target`.
+    pub fn up(&mut self, target: Option<Version>) -> Result<RunReport, Error> {
+        self.with_lock(|this| {
+            this.ensure_history()?;
+            let history = this.read_history()?;
+            let plan = this.up_plan(&history, target)?;
+            this.execute(plan)
+        })
+    }
+
+    /// The plan `down` would run (nothing is locked or changed).
+    pub fn plan_down(&mut self, target: DownTarget) -> Result<Plan, Error> {
+        let history = self.read_history()?;
+        self.down_plan(&history, target)
+    }
+
+    /// Reverts applied migrations, newest first. Refuses before running anything if one of
+    /// them cannot be reverted.
+    pub fn down(&mut self, target: DownTarget) -> Result<RunReport, Error> {
+        self.with_lock(|this| {
+            let history = this.read_history()?;
+            let plan = this.down_plan(&history, target)?;
+            this.execute(plan)
+        })
+    }
+
+    /// The plan `redo` would run: the down steps, then the same migrations up again.
+    pub fn plan_redo(&mut self, steps: usize) -> Result<Plan, Error> {
+        let mut plan = self.plan_down(DownTarget::Steps(steps))?;
+        let mut ups = Vec::new();
+        for step in plan.steps.iter().rev() {
+            let migration = self.file(step.version)?;
+            ups.push(Step::new(
+                migration,
+                Direction::Up,
+                self.prepare(&migration.up)?,
+            ));
+        }
+        plan.steps.extend(ups);
+        Ok(plan)
+    }
+
+    /// Reverts the newest `steps` migrations and applies them again, under one lock.
+    pub fn redo(&mut self, steps: usize) -> Result<RunReport, Error> {
+        self.with_lock(|this| {
+            let history = this.read_history()?;
+            let down = this.down_plan(&history, DownTarget::Steps(steps))?;
+            let newest = down.steps.first().map(|s| s.version);
+            let mut report = this.execute(down)?;
+            let Some(newest) = newest else {
+                return Ok(report);
+            };
+            let history = this.read_history()?;
+            let up = this.up_plan(&history, Some(newest))?;
+            let up_report = this.execute(up)?;
+            report.plan.steps.extend(up_report.plan.steps);
+            report.steps.extend(up_report.steps);
+            report.touched = up_report.touched;
+            Ok(report)
+        })
+    }
+
+    /// Checks the applied migrations against the files, and that every file can be parsed.
+    pub fn validate(&mut self) -> Result<Vec<Problem>, Error> {
+        let history = self.read_history()?;
+        let statuses = compute_status(self.set, &history);
+        let mut problems = Vec::new();
+        for status in &statuses {
+            let message = match status.state {
+                MigrationState::Modified => format!(
+                    "{} ({}) was modified after it was applied: checksum {} in the history, {} in the file",
+                    status.label,
+                    status.name,
+                    status.history.as_ref().map_or("?", |h| h.checksum.as_str()),
+                    status.checksum
+                ),
+                MigrationState::Missing => {
+                    format!(
+                        "{} ({}) is applied but its file is missing",
+                        status.label, status.name
+                    )
+                }
+                MigrationState::Failed => format!(
+                    "{} ({}) failed at statement {}",
+                    status.label,
+                    status.name,
+                    status.failed_statement().unwrap_or(1)
+                ),
+                MigrationState::Applied | MigrationState::Pending => continue,
+            };
+            problems.push(Problem {
+                version: Some(status.version),
+                message,
+            });
+        }
+        if let Err(Error::OutOfOrder {
+            pending,
+            pending_path,
+            newest_applied,
+            newest_name,
+        }) = check_order(&statuses, self.set, false)
+        {
+            problems.push(Problem {
+                version: Some(pending),
+                message: format!(
+                    "pending {} is older than the newest applied migration {newest_applied} ({newest_name})",
+                    pending_path.display()
+                ),
+            });
+        }
+        for migration in &self.set.migrations {
+            for file in std::iter::once(&migration.up).chain(&migration.down) {
+                if let Err(error) = self.prepare(file) {
+                    problems.push(Problem {
+                        version: Some(migration.version),
+                        message: error.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(problems)
+    }
+
+    /// Records every migration up to `version` as applied without running it.
+    pub fn baseline(&mut self, version: Version) -> Result<Vec<Version>, Error> {
+        if self.set.get(version).is_none() {
+            return Err(Error::UnknownVersion(version.to_string()));
+        }
+        self.with_lock(|this| {
+            this.ensure_history()?;
+            let history = this.read_history()?;
+            let known: HashSet<Version> = history.iter().map(|row| row.version).collect();
+            let mut recorded = Vec::new();
+            for migration in this
+                .set
+                .migrations
+                .iter()
+                .take_while(|m| m.version <= version)
+            {
+                if known.contains(&migration.version) {
+                    continue;
+                }
+                let mut row = history_row(
+                    migration.version,
+                    &migration.name,
+                    &migration.up.checksum,
+                    migration.down.as_ref().map(|d| &d.checksum),
+                    &this.options,
+                );
+                row.applied_by = format!("{} (baseline)", this.options.applied_by);
+                this.write(&HistoryChange::Upsert(row))?;
+                recorded.push(migration.version);
+            }
+            Ok(recorded)
+        })
+    }
+
+    /// Settles a failed migration after a person fixed the database by hand.
+    pub fn resolve(&mut self, version: Version, resolution: Resolution) -> Result<(), Error> {
+        self.with_lock(|this| {
+            let history = this.read_history()?;
+            let Some(row) = history.iter().find(|row| row.version == version) else {
+                return match this.set.get(version) {
+                    Some(_) => Err(Error::NotFailed {
+                        version,
+                        state: "pending",
+                    }),
+                    None => Err(Error::UnknownVersion(version.to_string())),
+                };
+            };
+            if row.state == RowState::Applied {
+                return Err(Error::NotFailed {
+                    version,
+                    state: "applied",
+                });
+            }
+            let change = match resolution {
+                Resolution::RolledBack => HistoryChange::Delete(version),
+                Resolution::Applied => {
+                    let mut applied = row.clone();
+                    if let Some(migration) = this.set.get(version) {
+                        applied.checksum = migration.up.checksum.clone();
+                        applied.down_checksum = migration.down.as_ref().map(|d| d.checksum.clone());
+                    }
+                    applied.state = RowState::Applied;
+                    applied.direction = Direction::Up;
+                    applied.statements_done = applied.statement_count;
+                    applied.error = None;
+                    applied.applied_by = format!("{} (resolve)", this.options.applied_by);
+                    HistoryChange::Upsert(applied)
+                }
+            };
+            this.write(&change)
+        })
+    }
+
+    fn with_lock<T>(
+        &mut self,
+        work: impl FnOnce(&mut Self) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let events = &mut *self.events;
+        self.driver
+            .lock(self.options.lock_wait, &mut |holder, waited| {
+                events(&Event::LockWaiting { holder, waited });
+            })?;
+        let result = work(self);
+        let unlocked = self.driver.unlock().map_err(|error| Error::Driver {
+            context: "releasing the migration lock",
+            error,
+        });
+        let value = result?;
+        unlocked?;
+        Ok(value)
+    }
+
+    fn read_history(&mut self) -> Result<Vec<AppliedMigration>, Error> {
+        self.driver.read_history().map_err(|error| Error::Driver {
+            context: "reading the history table",
+            error,
+        })
+    }
+
+    fn ensure_history(&mut self) -> Result<(), Error> {
+        self.driver.ensure_history().map_err(|error| Error::Driver {
+            context: "creating the history table",
+            error,
+        })
+    }
+
+    fn write(&mut self, change: &HistoryChange) -> Result<(), Error> {
+        self.driver
+            .write_history(change)
+            .map_err(|error| Error::Driver {
+                context: "writing the history table",
+                error,
+            })
+    }
+
+    fn prepare(&self, file: &crate::source::MigrationFile) -> Result<Script, Error> {
+        Script::prepare(file, self.splitter, self.set.dialect)
+    }
+
+    fn file(&self, version: Version) -> Result<&'a Migration, Error> {
+        self.set
+            .get(version)
+            .ok_or_else(|| Error::UnknownVersion(version.to_string()))
+    }
+
+    fn up_plan(
+        &self,
+        history: &[AppliedMigration],
+        target: Option<Version>,
+    ) -> Result<Plan, Error> {
+        if let Some(target) = target
+            && self.set.get(target).is_none()
+        {
+            return Err(Error::UnknownVersion(target.to_string()));
+        }
+        let statuses = compute_status(self.set, history);
+        let modified: Vec<_> = statuses
+            .iter()
+            .filter(|s| s.state == MigrationState::Modified && !self.options.ignore_modified)
+            .filter_map(|s| {
+                self.set
+                    .get(s.version)
+                    .map(|m| (s.version, m.up.path.clone()))
+            })
+            .collect();
+        let missing: Vec<_> = statuses
+            .iter()
+            .filter(|s| s.state == MigrationState::Missing && !self.options.ignore_missing)
+            .map(|s| (s.version, s.name.clone()))
+            .collect();
+        if !modified.is_empty() || !missing.is_empty() {
+            return Err(Error::ChangedHistory { modified, missing });
+        }
+        check_order(&statuses, self.set, self.options.out_of_order)?;
+
+        let mut steps = Vec::new();
+        for status in statuses
+            .iter()
+            .filter(|s| target.is_none_or(|t| s.version <= t))
+        {
+            match status.state {
+                MigrationState::Pending => {
+                    let migration = self.file(status.version)?;
+                    steps.push(Step::new(
+                        migration,
+                        Direction::Up,
+                        self.prepare(&migration.up)?,
+                    ));
+                }
+                MigrationState::Failed => steps.push(self.resume_step(status)?),
+                _ => {}
+            }
+        }
+        Ok(Plan {
+            steps,
+            session_settings: self.driver.session_settings(),
+        })
+    }
+
+    /// The step that continues a migration that stopped part-way, after checking that
+    /// continuing is safe: the statements that already ran are unchanged, and the one that was
+    /// interrupted may be run again.
+    fn resume_step(&self, status: &MigrationStatus) -> Result<Step, Error> {
+        let row = status
+            .history
+            .as_ref()
+            .expect("a failed migration has a history row");
+        if row.direction == Direction::Down {
+            return Err(Error::DownInterrupted {
+                version: status.version,
+            });
+        }
+        let migration = self.file(status.version)?;
+        let script = self.prepare(&migration.up)?;
+        let refuse = |reason: String| Error::ResumeRefused {
+            version: status.version,
+            path: migration.up.path.clone(),
+            reason,
+        };
+        if script.mode == ExecutionMode::Transaction {
+            return Err(refuse(
+                "it ran outside a transaction and stopped part-way, but the file now runs in a transaction".into(),
+            ));
+        }
+        let done = row.statements_done as usize;
+        if script.statements.len() <= done {
+            return Err(refuse(format!(
+                "{done} statements already ran, but the file now has only {}",
+                script.statements.len()
+            )));
+        }
+        for (index, (stored, current)) in row
+            .statement_checksums
+            .iter()
+            .zip(&script.statement_checksums)
+            .take(done)
+            .enumerate()
+        {
+            if stored != current {
+                return Err(refuse(format!(
+                    "statement {} (line {}) was edited after it ran; the database holds the old version",
+                    index + 1,
+                    script.statements[index].line
+                )));
+            }
+        }
+        let interrupted = &script.statements[done];
+        if row.state == RowState::Running
+            && !interrupted.rerun_safe
+            && interrupted.index_build.is_none()
+        {
+            return Err(refuse(format!(
+                "statement {} (line {}) was started but its end was never recorded (the process was killed); \
+                 it may or may not have taken effect, and it is not safe to run twice",
+                done + 1,
+                interrupted.line
+            )));
+        }
+        let mut step = Step::new(migration, Direction::Up, script);
+        step.resume_at = done;
+        step.resuming = true;
+        Ok(step)
+    }
+
+    fn down_plan(&self, history: &[AppliedMigration], target: DownTarget) -> Result<Plan, Error> {
+        let mut applied: Vec<&AppliedMigration> = history.iter().collect();
+        applied.sort_by_key(|row| std::cmp::Reverse(row.version));
+        if let DownTarget::To(version) = target
+            && self.set.get(version).is_none()
+            && !applied.iter().any(|row| row.version == version)
+        {
+            return Err(Error::UnknownVersion(version.to_string()));
+        }
+        let selected: Vec<&AppliedMigration> = match target {
+            DownTarget::Steps(n) => applied.into_iter().take(n).collect(),
+            DownTarget::To(version) => applied
+                .into_iter()
+                .take_while(|row| row.version > version)
+                .collect(),
+            DownTarget::All => applied,
+        };
+        let mut problems = Vec::new();
+        let mut steps = Vec::new();
+        for row in selected {
+            if row.state != RowState::Applied {
+                problems.push((
+                    row.version,
+                    format!(
+                        "stopped part-way (statement {}): settle it with `strata resolve` first",
+                        row.statements_done + 1
+                    ),
+                ));
+                continue;
+            }
+            let Some(migration) = self.set.get(row.version) else {
+                problems.push((row.version, format!("({}) has no file any more", row.name)));
+                continue;
+            };
+            let script = match &migration.down {
+                Some(down) => self.prepare(down)?,
+                None if migration.is_irreversible() => {
+                    problems.push((
+                        row.version,
+                        format!("({}) is declared irreversible", migration.name),
+                    ));
+                    continue;
+                }
+                None => {
+                    problems.push((
+                        row.version,
+                        format!("({}) has no down file", migration.name),
+                    ));
+                    continue;
+                }
+            };
+            if script.is_empty() {
+                problems.push((
+                    row.version,
+                    format!("({}) has a down file with no statements", migration.name),
+                ));
+                continue;
+            }
+            steps.push(Step::new(migration, Direction::Down, script));
+        }
+        if !problems.is_empty() {
+            return Err(Error::NotReversible(problems));
+        }
+        Ok(Plan {
+            steps,
+            session_settings: self.driver.session_settings(),
+        })
+    }
+
+    fn execute(&mut self, plan: Plan) -> Result<RunReport, Error> {
+        let mut results = Vec::with_capacity(plan.steps.len());
+        for step in &plan.steps {
+            (self.events)(&Event::MigrationStarted { step });
+            let outcome = match step.script.mode {
+                ExecutionMode::Transaction => self.run_transactional(step),
+                ExecutionMode::NoTransaction => self.run_statement_by_statement(step),
+            };
+            match outcome {
+                Ok(Some(execution_ms)) => {
+                    (self.events)(&Event::MigrationFinished { step, execution_ms });
+                    results.push(StepResult {
+                        version: step.version,
+                        direction: step.direction,
+                        execution_ms,
+                        performed: true,
+                    });
+                }
+                Ok(None) => {
+                    (self.events)(&Event::MigrationSkipped { step });
+                    results.push(StepResult {
+                        version: step.version,
+                        direction: step.direction,
+                        execution_ms: 0,
+                        performed: false,
+                    });
+                }
+                Err(mut error) => {
+                    if let Error::MigrationFailed { completed, .. } = &mut error {
+                        *completed = results
+                            .iter()
+                            .filter(|r| r.performed)
+                            .map(|r| r.version)
+                            .collect();
+                    }
+                    return Err(error);
+                }
+            }
+        }
+        let touched = if plan.steps.is_empty() {
+            Vec::new()
+        } else {
+            let versions: HashSet<Version> = plan.steps.iter().map(|s| s.version).collect();
+            let history = self.read_history()?;
+            compute_status(self.set, &history)
+                .into_iter()
+                .filter(|s| versions.contains(&s.version))
+                .collect()
+        };
+        Ok(RunReport {
+            plan,
+            steps: results,
+            touched,
+        })
+    }
+
+    /// Runs a whole file and its history change in one transaction.
+    fn run_transactional(&mut self, step: &Step) -> Result<Option<i64>, Error> {
+        let change = match step.direction {
+            Direction::Up => {
+                let mut row = history_row(
+                    step.version,
+                    &step.name,
+                    &step.checksum,
+                    step.down_checksum.as_ref(),
+                    &self.options,
+                );
+                row.statement_count = count(step.script.statements.len());
+                row.statements_done = row.statement_count;
+                HistoryChange::Upsert(row)
+            }
+            Direction::Down => HistoryChange::Delete(step.version),
+        };
+        match self
+            .driver
+            .run_in_transaction(&step.script.statements, &change)
+        {
+            Ok(TransactionOutcome::Committed { execution_ms }) => Ok(Some(execution_ms)),
+            Ok(TransactionOutcome::AlreadyDone) => Ok(None),
+            Err(failure) => Err(failed(step, failure.index, failure.error, false)),
+        }
+    }
+
+    /// Runs a file statement by statement outside a transaction, recording progress before each
+    /// statement so that a failure or a crash can be resumed exactly where it stopped.
+    fn run_statement_by_statement(&mut self, step: &Step) -> Result<Option<i64>, Error> {
+        let started = Instant::now();
+        let mut row = history_row(
+            step.version,
+            &step.name,
+            &step.checksum,
+            step.down_checksum.as_ref(),
+            &self.options,
+        );
+        row.direction = step.direction;
+        row.statement_count = count(step.script.statements.len());
+        row.statement_checksums = step.script.statement_checksums.clone();
+        for (index, statement) in step
+            .script
+            .statements
+            .iter()
+            .enumerate()
+            .skip(step.resume_at)
+        {
+            row.state = RowState::Running;
+            row.statements_done = count(index);
+            row.execution_ms = elapsed_ms(started);
+            self.write(&HistoryChange::Upsert(row.clone()))?;
+            (self.events)(&Event::StatementStarted {
+                step,
+                number: index + 1,
+            });
+            if let Some(index_build) = &statement.index_build {
+                // A failed or killed build leaves an INVALID index that `IF NOT EXISTS` would
+                // keep: drop it and build again. A build that completed before a crash is kept.
+                let state = self
+                    .driver
+                    .index_state(index_build)
+                    .map_err(|e| failed(step, Some(index), e, true))?;
+                let resumed_here = step.resuming && index == step.resume_at;
+                if state == IndexState::Invalid || (state == IndexState::Valid && resumed_here) {
+                    (self.events)(&Event::IndexLeftover {
+                        step,
+                        index: index_build,
+                        state,
+                    });
+                }
+                match state {
+                    IndexState::Valid if resumed_here => continue,
+                    IndexState::Invalid => {
+                        self.driver
+                            .drop_index(index_build)
+                            .map_err(|e| failed(step, Some(index), e, true))?;
+                    }
+                    _ => {}
+                }
+            }
+            if let Err(error) = self.driver.execute_alone(statement) {
+                row.state = RowState::Failed;
+                row.error = Some(error.to_string());
+                row.execution_ms = elapsed_ms(started);
+                self.write(&HistoryChange::Upsert(row))?;
+                return Err(failed(step, Some(index), error, true));
+            }
+        }
+        let execution_ms = elapsed_ms(started);
+        match step.direction {
+            Direction::Up => {
+                row.state = RowState::Applied;
+                row.statements_done = row.statement_count;
+                row.error = None;
+                row.execution_ms = execution_ms;
+                self.write(&HistoryChange::Upsert(row))?;
+            }
+            Direction::Down => self.write(&HistoryChange::Delete(step.version))?,
+        }
+        Ok(Some(execution_ms))
+    }
+}
+
+fn check_order(
+    statuses: &[MigrationStatus],
+    set: &MigrationSet,
+    allowed: bool,
+) -> Result<(), Error> {
+    if allowed {
+        return Ok(());
+    }
+    let Some(newest) = statuses
+        .iter()
+        .filter(|s| s.history.is_some())
+        .max_by_key(|s| s.version)
+    else {
+        return Ok(());
+    };
+    match statuses
+        .iter()
+        .find(|s| s.state == MigrationState::Pending && s.version < newest.version)
+    {
+        Some(pending) => Err(Error::OutOfOrder {
+            pending: pending.version,
+            pending_path: set
+                .get(pending.version)
+                .map(|m| m.up.path.clone())
+                .unwrap_or_default(),
+            newest_applied: newest.version,
+            newest_name: newest.name.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn history_row(
+    version: Version,
+    name: &str,
+    checksum: &Checksum,
+    down_checksum: Option<&Checksum>,
+    options: &RunOptions,
+) -> AppliedMigration {
+    AppliedMigration {
+        version,
+        name: name.to_owned(),
+        checksum: checksum.clone(),
+        down_checksum: down_checksum.cloned(),
+        state: RowState::Applied,
+        direction: Direction::Up,
+        statement_checksums: Vec::new(),
+        statements_done: 0,
+        statement_count: 0,
+        error: None,
+        applied_at: String::new(),
+        execution_ms: 0,
+        applied_by: options.applied_by.clone(),
+    }
+}
+
+fn failed(
+    step: &Step,
+    index: Option<usize>,
+    error: crate::driver::DriverError,
+    partial: bool,
+) -> Error {
+    let line = index
+        .and_then(|i| step.script.statements.get(i))
+        .map_or(1, |statement| statement.line);
+    Error::MigrationFailed {
+        version: step.version,
+        label: step.label.clone(),
+        name: step.name.clone(),
+        direction: step.direction,
+        path: step.script.path.clone(),
+        statement: index.map(|i| i + 1),
+        line,
+        error,
+        partial,
+        completed: Vec::new(),
+    }
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn elapsed_ms(started: Instant) -> i64 {
+    i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,172 @@
+//! Plans: what the runner will execute, as data. `--dry-run` prints a plan, the runner executes
+//! the same plan, so what users review is exactly what runs.
+
+use std::path::PathBuf;
+
+use crate::Dialect;
+use crate::checksum::Checksum;
+use crate::error::Error;
+use crate::history::Direction;
+use crate::source::{Migration, MigrationFile};
+use crate::statement::{Splitter, Statement, TransactionControl};
+use crate::version::Version;
+
+/// How a file runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExecutionMode {
+    /// All statements and the history row in one transaction.
+    Transaction,
+    /// Statement by statement, progress recorded after each (resumable).
+    NoTransaction,
+}
+
+/// A file split into the statements that will run, with the way they run.
+#[derive(Debug, Clone)]
+pub struct Script {
+    pub path: PathBuf,
+    pub statements: Vec<Statement>,
+    pub mode: ExecutionMode,
+    /// Why the mode was chosen, for `--dry-run` and messages.
+    pub mode_reason: String,
+    /// Checksum of each statement, stored for migrations that run outside a transaction.
+    pub statement_checksums: Vec<String>,
+}
+
+impl Script {
+    /// Splits and classifies a file. A file wrapped entirely in one `BEGIN; ... COMMIT;` runs
+    /// as one transaction with strata's own wrapper replacing it; any other transaction control
+    /// is refused, because it would commit part of a migration behind the history's back.
+    pub fn prepare(
+        file: &MigrationFile,
+        splitter: &dyn Splitter,
+        dialect: Dialect,
+    ) -> Result<Script, Error> {
+        let mut statements = splitter.split(&file.sql).map_err(|e| Error::Parse {
+            path: file.path.clone(),
+            line: e.line,
+            message: e.message,
+        })?;
+        let wrapped = statements.len() >= 2
+            && statements.first().and_then(|s| s.transaction_control)
+                == Some(TransactionControl::Begin)
+            && statements.last().and_then(|s| s.transaction_control)
+                == Some(TransactionControl::Commit);
+        if wrapped {
+            statements.pop();
+            statements.remove(0);
+        }
+        if let Some(control) = statements.iter().find(|s| s.transaction_control.is_some()) {
+            return Err(Error::Script {
+                path: file.path.clone(),
+                line: control.line,
+                message: "transaction control (BEGIN/COMMIT/ROLLBACK/SAVEPOINT) inside a migration: strata runs \
+                          each migration in its own transaction together with its history row"
+                    .into(),
+                hint: "remove it; to run statements outside a transaction put `-- strata:no-transaction` before the first statement".into(),
+            });
+        }
+        let needs_outside = statements.iter().find(|s| s.outside_transaction);
+        let (mode, mode_reason) = match (file.directives.transaction, needs_outside) {
+            (Some(true), Some(statement)) | (None, Some(statement)) if wrapped => {
+                return Err(Error::Script {
+                    path: file.path.clone(),
+                    line: statement.line,
+                    message: "this statement cannot run inside a transaction, but the file asks for one".into(),
+                    hint: "move the statement to its own migration (it then runs outside a transaction)".into(),
+                });
+            }
+            (Some(true), Some(statement)) => {
+                return Err(Error::Script {
+                    path: file.path.clone(),
+                    line: statement.line,
+                    message: "this statement cannot run inside a transaction, but the file says `-- strata:transaction`".into(),
+                    hint: "remove the directive, or move the statement to its own migration".into(),
+                });
+            }
+            (Some(true), None) => (
+                ExecutionMode::Transaction,
+                "`-- strata:transaction`".to_owned(),
+            ),
+            (Some(false), _) => (
+                ExecutionMode::NoTransaction,
+                format!(
+                    "`-- strata:no-transaction` (line {})",
+                    file.directives.transaction_line.unwrap_or(1)
+                ),
+            ),
+            (None, Some(statement)) => (
+                ExecutionMode::NoTransaction,
+                format!("line {} cannot run inside a transaction", statement.line),
+            ),
+            (None, None) => (ExecutionMode::Transaction, "default".to_owned()),
+        };
+        let statement_checksums = statements
+            .iter()
+            .map(|s| {
+                Checksum::of_sql(&s.sql, dialect)
+                    .as_str()
+                    .trim_start_matches("v1:sha256:")
+                    .to_owned()
+            })
+            .collect();
+        Ok(Script {
+            path: file.path.clone(),
+            statements,
+            mode,
+            mode_reason,
+            statement_checksums,
+        })
+    }
+
+    /// A file with no statements at all (only comments) does nothing.
+    pub fn is_empty(&self) -> bool {
+        self.statements.is_empty()
+    }
+}
+
+/// One migration to run in one direction.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub version: Version,
+    pub label: String,
+    pub name: String,
+    pub direction: Direction,
+    pub script: Script,
+    /// 0-based index of the first statement to run (non-zero when resuming).
+    pub resume_at: usize,
+    /// The migration stopped part-way before and continues at `resume_at`.
+    pub resuming: bool,
+    /// The up file's checksum, recorded in the history.
+    pub checksum: Checksum,
+    pub down_checksum: Option<Checksum>,
+}
+
+impl Step {
+    pub fn new(migration: &Migration, direction: Direction, script: Script) -> Step {
+        Step {
+            version: migration.version,
+            label: migration.label.clone(),
+            name: migration.name.clone(),
+            direction,
+            script,
+            resume_at: 0,
+            resuming: false,
+            checksum: migration.up.checksum.clone(),
+            down_checksum: migration.down.as_ref().map(|d| d.checksum.clone()),
+        }
+    }
+
+    /// The statements that will actually run.
+    pub fn statements_to_run(&self) -> &[Statement] {
+        &self.script.statements[self.resume_at..]
+    }
+}
+
+/// The steps of one command, in execution order.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    /// SQL the driver runs on its session first (shown by `--dry-run`).
+    pub session_settings: Vec<String>,
+}

@@ -1,0 +1,113 @@
+//! The state of every migration: the files compared with the history table.
+
+use crate::checksum::Checksum;
+use crate::history::{AppliedMigration, Direction, RowState};
+use crate::source::{Migration, MigrationSet};
+use crate::version::Version;
+
+/// What `strata status` says about a migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MigrationState {
+    Applied,
+    Pending,
+    /// Applied, but the up file has changed since.
+    Modified,
+    /// Applied, but the file is gone.
+    Missing,
+    /// Stopped part-way outside a transaction (or its process died mid-statement).
+    Failed,
+}
+
+impl MigrationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MigrationState::Applied => "applied",
+            MigrationState::Pending => "pending",
+            MigrationState::Modified => "modified",
+            MigrationState::Missing => "missing",
+            MigrationState::Failed => "failed",
+        }
+    }
+}
+
+/// A migration's status, with what the history knows about it.
+#[derive(Debug, Clone)]
+pub struct MigrationStatus {
+    pub version: Version,
+    pub label: String,
+    pub name: String,
+    pub state: MigrationState,
+    /// The file's checksum, or the stored one when the file is missing.
+    pub checksum: Checksum,
+    pub down_checksum: Option<Checksum>,
+    pub history: Option<AppliedMigration>,
+    /// For `failed`: whether the file changed since the failed run.
+    pub file_changed: bool,
+}
+
+impl MigrationStatus {
+    pub fn failed_statement(&self) -> Option<u32> {
+        if self.state == MigrationState::Failed {
+            self.history.as_ref().and_then(AppliedMigration::stopped_at)
+        } else {
+            None
+        }
+    }
+
+    /// For `failed`: which file stopped.
+    pub fn failed_direction(&self) -> Option<Direction> {
+        (self.state == MigrationState::Failed)
+            .then(|| self.history.as_ref().map_or(Direction::Up, |h| h.direction))
+    }
+}
+
+/// Computes the status of every migration in the files and in the history, ordered by version.
+pub fn compute_status(set: &MigrationSet, history: &[AppliedMigration]) -> Vec<MigrationStatus> {
+    let mut rows: Vec<&AppliedMigration> = history.iter().collect();
+    rows.sort_by_key(|row| row.version);
+    let mut statuses = Vec::with_capacity(set.migrations.len() + rows.len());
+    let mut row_iter = rows.into_iter().peekable();
+    for migration in &set.migrations {
+        while let Some(row) = row_iter.next_if(|row| row.version < migration.version) {
+            statuses.push(missing(row));
+        }
+        let row = row_iter.next_if(|row| row.version == migration.version);
+        statuses.push(file_status(migration, row));
+    }
+    statuses.extend(row_iter.map(missing));
+    statuses
+}
+
+fn file_status(migration: &Migration, row: Option<&AppliedMigration>) -> MigrationStatus {
+    let changed = row.is_some_and(|row| row.checksum != migration.up.checksum);
+    let state = match row.map(|row| row.state) {
+        None => MigrationState::Pending,
+        Some(RowState::Applied) if changed => MigrationState::Modified,
+        Some(RowState::Applied) => MigrationState::Applied,
+        Some(RowState::Running | RowState::Failed) => MigrationState::Failed,
+    };
+    MigrationStatus {
+        version: migration.version,
+        label: migration.label.clone(),
+        name: migration.name.clone(),
+        state,
+        checksum: migration.up.checksum.clone(),
+        down_checksum: migration.down.as_ref().map(|down| down.checksum.clone()),
+        history: row.cloned(),
+        file_changed: state == MigrationState::Failed && changed,
+    }
+}
+
+fn missing(row: &AppliedMigration) -> MigrationStatus {
+    MigrationStatus {
+        version: row.version,
+        label: row.version.to_string(),
+        name: row.name.clone(),
+        state: MigrationState::Missing,
+        checksum: row.checksum.clone(),
+        down_checksum: row.down_checksum.clone(),
+        history: Some(row.clone()),
+        file_changed: false,
+    }
+}
