@@ -1,3 +1,4 @@
 //! PostgreSQL driver for strata.
 
 pub mod connect;
+mod tls;
