@@ -1129,7 +1129,10 @@ mod tests {
         let target = parse("postgres://app@[::1]:5433,db2/shop");
         assert_eq!(target.redacted(), "postgres://app@[::1]:5433,db2:5432/shop");
         let error = parse_err("postgres://app@a,b/shop?hostaddr=127.0.0.1");
-        assert!(error.to_string().contains("2 hosts but 1 hostaddrs"), "{error}");
+        assert!(
+            error.to_string().contains("2 hosts but 1 hostaddrs"),
+            "{error}"
+        );
     }
 
     #[test]
