@@ -228,6 +228,37 @@ async fn unknown_host_is_unreachable() {
     );
 }
 
+/// A peer that accepts TCP but never speaks must not hang the caller: `connect_timeout` bounds the whole
+/// attempt, not only the TCP connect.
+#[tokio::test]
+async fn silent_server_times_out() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let target = PgTarget::parse(&format!(
+        "postgres://postgres@127.0.0.1:{port}/test?connect_timeout=1"
+    ))
+    .unwrap();
+    let start = Instant::now();
+    let error = connect(&target).await.expect_err("the peer never answers");
+    let waited = start.elapsed();
+    holder.abort();
+    assert!(
+        matches!(error, ConnectError::Unreachable { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("connect_timeout"), "{error}");
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
+        "waited {waited:?}"
+    );
+}
+
 #[tokio::test]
 async fn password_role_logs_in_with_its_password() {
     if !server_available().await {
