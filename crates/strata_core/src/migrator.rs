@@ -796,7 +796,9 @@ fn failed(
 ) -> Error {
     let line = index
         .and_then(|i| step.script.statements.get(i))
-        .map_or(1, |statement| statement.line);
+        .map_or(1, |statement| {
+            statement.line + error_line_offset(&statement.sql, error.position)
+        });
     Error::MigrationFailed {
         version: step.version,
         label: step.label.clone(),
@@ -809,6 +811,19 @@ fn failed(
         partial,
         completed: Vec::new(),
     }
+}
+
+/// Lines between a statement's start and the character position the database's error points at.
+fn error_line_offset(sql: &str, position: Option<u32>) -> u32 {
+    let Some(position) = position.and_then(|p| usize::try_from(p).ok()) else {
+        return 0;
+    };
+    count(
+        sql.chars()
+            .take(position.saturating_sub(1))
+            .filter(|&c| c == '\n')
+            .count(),
+    )
 }
 
 fn count(n: usize) -> u32 {

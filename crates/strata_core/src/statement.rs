@@ -16,7 +16,8 @@ pub enum TransactionControl {
 /// dropped) before it is run again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexBuild {
-    /// Schema-qualified when the statement qualifies it.
+    /// The schema the statement names, if it names one.
+    pub schema: Option<String>,
     pub name: String,
     pub concurrent: bool,
 }

@@ -176,6 +176,7 @@ fn classify(sql: &str, tokens: &[Token], lines: &LineIndex) -> Statement {
             name = significant.get(at + 2).map(|t| t.text(sql));
         }
         statement.index_build = name.map(|name| IndexBuild {
+            schema: None,
             name: unquote(name),
             concurrent: false,
         });

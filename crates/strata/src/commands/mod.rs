@@ -1,0 +1,168 @@
+//! One file per command; each is a thin function from arguments to the core's operations and
+//! the renderers.
+
+mod baseline;
+mod down;
+mod init;
+mod new;
+mod redo;
+mod resolve;
+mod status;
+mod up;
+mod validate;
+
+use std::process::ExitCode;
+
+use serde_json::Value;
+use strata_core::{Dialect, Event, MigrationSet, Migrator, RunOptions, Version};
+
+use crate::args::{Cli, Command, Format};
+use crate::config::Settings;
+use crate::database::{self, Database};
+use crate::error::CliError;
+use crate::report::EventPrinter;
+
+/// Runs the command line.
+pub(crate) fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    let format = cli.global.format;
+    if let Command::Init = cli.command {
+        return init::run(&cli.global);
+    }
+    let context = Context {
+        settings: Settings::resolve(&cli.global)?,
+        format,
+    };
+    match cli.command {
+        Command::Init => unreachable!("handled above"),
+        Command::New { name } => new::run(&context, &name.join(" ")),
+        Command::Status { check } => status::run(&context, check),
+        Command::Up(args) => up::run(&context, &args),
+        Command::Down(args) => down::run(&context, &args),
+        Command::Redo { steps, dry_run } => redo::run(&context, steps, dry_run),
+        Command::Validate => validate::run(&context),
+        Command::Baseline { version } => baseline::run(&context, &version),
+        Command::Resolve(args) => resolve::run(&context, &args),
+    }
+}
+
+/// What every command needs: the settings and the output format.
+pub(crate) struct Context {
+    pub(crate) settings: Settings,
+    pub(crate) format: Format,
+}
+
+impl Context {
+    /// The dialect of the configured database URL.
+    fn dialect(&self) -> Result<Dialect, CliError> {
+        database::dialect_of(&self.settings.database_url)
+    }
+
+    /// Reads the migrations directory, printing its warnings.
+    fn load_migrations(&self) -> Result<MigrationSet, CliError> {
+        let set = MigrationSet::load(&self.settings.dir, self.dialect()?)
+            .map_err(strata_core::Error::from)?;
+        for warning in &set.warnings {
+            eprintln!("warning: {warning}");
+        }
+        Ok(set)
+    }
+
+    /// Reads the migrations (problems there exit 2 before any server is contacted), then connects.
+    fn open(&self) -> Result<(Database, MigrationSet), CliError> {
+        let set = self.load_migrations()?;
+        let database = database::open(&self.settings)?;
+        Ok((database, set))
+    }
+
+    fn run_options(&self) -> RunOptions {
+        RunOptions {
+            lock_wait: self.settings.lock_wait,
+            out_of_order: self.settings.out_of_order,
+            applied_by: applied_by(),
+            ..RunOptions::default()
+        }
+    }
+
+    /// Prints the command's JSON document on stdout.
+    fn print_json(&self, document: &Value) {
+        println!("{document}");
+    }
+
+    fn is_json(&self) -> bool {
+        self.format == Format::Json
+    }
+}
+
+/// Runs `work` with a migrator over the given database and directory, printing events.
+fn with_migrator<T>(
+    context: &Context,
+    database: &mut Database,
+    set: &MigrationSet,
+    options: RunOptions,
+    work: impl FnOnce(&mut Migrator) -> T,
+) -> T {
+    let mut printer = EventPrinter::new(context.format);
+    let mut events = |event: &Event| printer.print(event);
+    let mut migrator = Migrator::new(
+        database.driver.as_mut(),
+        database.splitter.as_ref(),
+        set,
+        options,
+        &mut events,
+    );
+    work(&mut migrator)
+}
+
+/// Parses a version given on the command line (exit 2 if it is not one).
+fn parse_version(text: &str) -> Result<Version, CliError> {
+    Version::parse(text).map_err(|e| CliError::usage(format!("invalid version {text:?}: {e}")))
+}
+
+/// `user@host (strata x.y.z)`, recorded with every history row.
+fn applied_by() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "unknown".into());
+    format!("{user}@{host} (strata {})", env!("CARGO_PKG_VERSION"))
+}
+
+/// The error of a failed `up`/`down`/`redo`; with `--format json` its document lists the
+/// migrations the command touched, with their state after the failure.
+fn failure_with_statuses(
+    context: &Context,
+    migrator: &mut Migrator,
+    error: strata_core::Error,
+) -> CliError {
+    let touched: Vec<Version> = match &error {
+        strata_core::Error::MigrationFailed {
+            version, completed, ..
+        } => completed
+            .iter()
+            .copied()
+            .chain(std::iter::once(*version))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let document = if context.is_json() {
+        let statuses: Vec<_> = migrator
+            .status()
+            .map(|all| {
+                all.into_iter()
+                    .filter(|s| touched.contains(&s.version))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(serde_json::json!({"migrations": crate::report::status_json(&statuses)}))
+    } else {
+        None
+    };
+    let cli = CliError::from(error);
+    match document {
+        Some(document) => cli.with_document(document),
+        None => cli,
+    }
+}

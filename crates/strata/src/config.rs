@@ -1,0 +1,151 @@
+//! Settings from flags, environment and `strata.toml`, in that order of precedence.
+//!
+//! Paths in `strata.toml` (`dir`, `sqlite://` paths) resolve from the file's own directory;
+//! paths from flags or the environment resolve from the working directory.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::args::GlobalArgs;
+use crate::error::CliError;
+
+/// The file `strata init` writes and every command looks for.
+pub(crate) const CONFIG_FILE: &str = "strata.toml";
+
+/// The embedded default: a SQLite file in the working directory.
+pub(crate) const DEFAULT_DATABASE_URL: &str = "sqlite://strata.db";
+
+/// `strata.toml`. Unknown keys are errors, so a typo never silently falls back to a default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    database_url: Option<String>,
+    dir: Option<PathBuf>,
+    out_of_order: Option<bool>,
+    lock_wait: Option<String>,
+}
+
+/// Where the database URL came from (paths in it resolve relative to `url_base`).
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) database_url: String,
+    /// Directory that a relative `sqlite://` path resolves from.
+    pub(crate) url_base: PathBuf,
+    pub(crate) dir: PathBuf,
+    pub(crate) out_of_order: bool,
+    pub(crate) lock_wait: Duration,
+}
+
+impl Settings {
+    /// Resolves the settings for this invocation.
+    pub(crate) fn resolve(global: &GlobalArgs) -> Result<Settings, CliError> {
+        let cwd = std::env::current_dir()
+            .map_err(|e| CliError::usage(format!("cannot read the working directory: {e}")))?;
+        let config_path = match &global.config {
+            Some(path) => {
+                let path = cwd.join(path);
+                if !path.is_file() {
+                    return Err(CliError::usage(format!(
+                        "configuration file {} does not exist",
+                        path.display()
+                    )));
+                }
+                Some(path)
+            }
+            None => find_upward(&cwd, CONFIG_FILE),
+        };
+        let (file, file_dir) = match &config_path {
+            Some(path) => (read_config(path)?, path.parent().unwrap_or(&cwd).to_owned()),
+            None => (ConfigFile::default(), cwd.clone()),
+        };
+        let (database_url, url_base) = match (&global.database_url, file.database_url) {
+            (Some(url), _) => (url.clone(), cwd.clone()),
+            (None, Some(url)) => (url, file_dir.clone()),
+            (None, None) => (DEFAULT_DATABASE_URL.to_owned(), cwd.clone()),
+        };
+        let dir = match (&global.dir, file.dir) {
+            (Some(dir), _) => cwd.join(dir),
+            (None, Some(dir)) => file_dir.join(dir),
+            (None, None) => cwd.join("migrations"),
+        };
+        let lock_wait = match global.lock_wait.as_deref().or(file.lock_wait.as_deref()) {
+            Some(text) => strata_core::directive::parse_duration("lock_wait", text)
+                .map_err(CliError::usage)?,
+            None => Duration::from_secs(60),
+        };
+        Ok(Settings {
+            database_url,
+            url_base,
+            dir: relative_to(&dir, &cwd),
+            out_of_order: file.out_of_order.unwrap_or(false),
+            lock_wait,
+        })
+    }
+}
+
+fn find_upward(start: &Path, name: &str) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+}
+
+fn read_config(path: &Path) -> Result<ConfigFile, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|span| text[..span.start].matches('\n').count() + 1);
+        CliError::usage(format!("{} is not valid: {}", path.display(), e.message()))
+            .at(
+                path,
+                line.map_or(1, |l| u32::try_from(l).unwrap_or(u32::MAX)),
+            )
+            .with_hint("see `strata init` for the keys strata.toml understands")
+    })
+}
+
+/// Shows paths under the working directory relative to it, so messages stay short.
+fn relative_to(path: &Path, base: &Path) -> PathBuf {
+    path.strip_prefix(base)
+        .map_or_else(|_| path.to_owned(), Path::to_owned)
+}
+
+/// The `strata.toml` that `strata init` writes.
+pub(crate) fn initial_config() -> String {
+    format!(
+        "# strata configuration. Flags and the DATABASE_URL environment variable override these.\n\
+         \n\
+         # postgres://user:password@host:5432/db, or sqlite://PATH (relative to this file).\n\
+         database_url = \"{DEFAULT_DATABASE_URL}\"\n\
+         \n\
+         # Directory of <version>_<name>.up.sql / .down.sql files (relative to this file).\n\
+         dir = \"migrations\"\n\
+         \n\
+         # Apply a pending migration older than the newest applied one instead of refusing.\n\
+         out_of_order = false\n\
+         \n\
+         # How long `up` and `down` wait for another run's migration lock.\n\
+         lock_wait = \"60s\"\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initial_config_parses_and_uses_the_embedded_default() {
+        let config: ConfigFile = toml::from_str(&initial_config()).unwrap();
+        assert_eq!(config.database_url.as_deref(), Some(DEFAULT_DATABASE_URL));
+        assert_eq!(config.dir.as_deref(), Some(Path::new("migrations")));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        assert!(toml::from_str::<ConfigFile>("databse_url = \"x\"").is_err());
+    }
+}

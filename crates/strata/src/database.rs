@@ -1,0 +1,153 @@
+//! Picks the driver for a database URL. The only place in the CLI that knows which databases
+//! exist; everything else talks to `dyn Driver`.
+
+use strata_core::{Dialect, Driver, Splitter};
+use strata_postgres::{ConnectError, PgDriver, PgSplitter, PgTarget};
+use strata_sqlite::{SqliteDriver, SqliteSplitter, SqliteTarget};
+
+use crate::config::Settings;
+use crate::error::CliError;
+
+/// An open connection with the splitter for its dialect.
+pub(crate) struct Database {
+    pub(crate) driver: Box<dyn Driver>,
+    pub(crate) splitter: Box<dyn Splitter>,
+}
+
+/// The dialect a URL's scheme names (exit 2 for an unknown scheme).
+pub(crate) fn dialect_of(url: &str) -> Result<Dialect, CliError> {
+    let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+    match scheme {
+        "postgres" | "postgresql" => Ok(Dialect::Postgres),
+        "mysql" | "mariadb" => Ok(Dialect::MySql),
+        "sqlite" => Ok(Dialect::Sqlite),
+        _ => Err(CliError::usage(format!(
+            "unknown database URL scheme in {}",
+            redact_url(url)
+        ))
+        .with_hint("use postgres://, postgresql://, sqlite://PATH or sqlite::memory:")),
+    }
+}
+
+/// The splitter for a dialect, which needs no connection.
+pub(crate) fn splitter_for(dialect: Dialect) -> Result<Box<dyn Splitter>, CliError> {
+    match dialect {
+        Dialect::Postgres => Ok(Box::new(PgSplitter)),
+        Dialect::Sqlite => Ok(Box::new(SqliteSplitter::new())),
+        Dialect::MySql => Err(mysql_unsupported()),
+    }
+}
+
+/// Connects to the configured database.
+pub(crate) fn open(settings: &Settings) -> Result<Database, CliError> {
+    let url = &settings.database_url;
+    let dialect = dialect_of(url)?;
+    let driver: Box<dyn Driver> = match dialect {
+        Dialect::Postgres => {
+            let target = PgTarget::parse(url).map_err(connect_error)?;
+            Box::new(PgDriver::connect(&target).map_err(connect_error)?)
+        }
+        Dialect::Sqlite => {
+            let target = SqliteTarget::parse(url, &settings.url_base)
+                .map_err(|e| CliError::usage(format!("{e}: {}", redact_url(url))))?;
+            let driver = SqliteDriver::open(&target).map_err(|e| {
+                let hint = e.hint.clone();
+                let cli = CliError::failed(e.message);
+                match hint {
+                    Some(hint) => cli.with_hint(hint),
+                    None => cli,
+                }
+            })?;
+            Box::new(driver)
+        }
+        Dialect::MySql => return Err(mysql_unsupported()),
+    };
+    Ok(Database {
+        driver,
+        splitter: splitter_for(dialect)?,
+    })
+}
+
+fn mysql_unsupported() -> CliError {
+    CliError::usage("MySQL and MariaDB URLs are not supported by this build of strata")
+        .with_hint("use a postgres:// or sqlite:// URL")
+}
+
+fn connect_error(error: ConnectError) -> CliError {
+    let hint = match &error {
+        ConnectError::Unreachable { .. } => {
+            "check that the server is running and the host and port are right"
+        }
+        ConnectError::AuthenticationFailed { .. } => {
+            "check the user name and password in the database URL"
+        }
+        ConnectError::DatabaseDoesNotExist { .. } => {
+            "create the database first, or fix its name in the URL"
+        }
+        ConnectError::Tls { .. } => "check sslmode and sslrootcert in the URL",
+        _ => "check the database URL",
+    };
+    let cli = if error.is_config_error() {
+        CliError::usage(error.to_string())
+    } else {
+        CliError::failed(error.to_string())
+    };
+    cli.with_hint(hint)
+}
+
+/// Hides the password of any `scheme://user:password@host` URL.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let tail = redact_query_password(tail);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => format!("{scheme}://{userinfo}@{host}{tail}"),
+        },
+        None => format!("{scheme}://{authority}{tail}"),
+    }
+}
+
+fn redact_query_password(tail: &str) -> String {
+    let Some((path, query)) = tail.split_once('?') else {
+        return tail.to_owned();
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{path}?{}", query.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://app:s3cr@t@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
+        assert_eq!(
+            redact_url("postgres://app@db/x?password=p&sslmode=require"),
+            "postgres://app@db/x?password=***&sslmode=require"
+        );
+        assert_eq!(redact_url("foo://u:p@h"), "foo://u:***@h");
+        assert_eq!(redact_url("sqlite://strata.db"), "sqlite://strata.db");
+    }
+
+    #[test]
+    fn unknown_scheme_is_a_usage_error() {
+        let err = dialect_of("oracle://u:pw@h/db").unwrap_err();
+        assert_eq!(err.exit_code, 2);
+        assert!(!err.message.contains("pw"), "{}", err.message);
+    }
+}

@@ -1,0 +1,10 @@
+//! Rendering for people (aligned text) and for machines (`--format json`): one JSON document on
+//! stdout, events as JSON lines on stderr.
+
+mod events;
+mod plan;
+mod status;
+
+pub(crate) use events::EventPrinter;
+pub(crate) use plan::{plan_json, plan_text};
+pub(crate) use status::{status_json, status_table};

@@ -1,0 +1,227 @@
+//! [`Driver`] for PostgreSQL.
+
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use strata_core::{
+    AppliedMigration, Dialect, Driver, DriverError, HistoryChange, IndexBuild, IndexState,
+    LockError, LockHolder, Statement, StatementFailure, TransactionOutcome,
+};
+use tokio::runtime::Runtime;
+use tokio::task::JoinHandle;
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+use crate::connect::{ConnectError, PgTarget, connect};
+use crate::errors::{driver_error, quote_ident};
+use crate::{history, lock};
+
+/// Makes the server notice within a second that a killed strata process is gone, so its backend
+/// stops (and releases the migration lock) instead of finishing a long statement for nobody.
+/// The setting exists from PostgreSQL 14 on; older servers skip it.
+const SESSION_SETUP: &str = "SELECT set_config('client_connection_check_interval', '1s', false) \
+    WHERE current_setting('server_version_num')::int >= 140000";
+
+/// A strata session on a PostgreSQL database.
+///
+/// The driver is synchronous to the core and owns a current-thread tokio runtime: the core
+/// stays free of async, and the driver can still watch a running statement from a timer.
+pub struct PgDriver {
+    runtime: Runtime,
+    client: Option<Client>,
+    connection: Option<JoinHandle<()>>,
+    target: String,
+}
+
+impl PgDriver {
+    /// Connects and prepares the session (`application_name = 'strata'`, connection checks).
+    pub fn connect(target: &PgTarget) -> Result<PgDriver, ConnectError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| ConnectError::Startup {
+                target: target.redacted().to_owned(),
+                cause: e.to_string(),
+            })?;
+        let (client, connection) = runtime.block_on(connect(target))?;
+        runtime
+            .block_on(client.simple_query(SESSION_SETUP))
+            .map_err(|e| ConnectError::Server {
+                target: target.redacted().to_owned(),
+                code: e.code().map(|c| c.code().to_owned()).unwrap_or_default(),
+                message: driver_error(&e).message,
+            })?;
+        Ok(PgDriver {
+            runtime,
+            client: Some(client),
+            connection: Some(connection),
+            target: target.redacted().to_owned(),
+        })
+    }
+
+    fn client(&self) -> &Client {
+        self.client
+            .as_ref()
+            .expect("the client lives as long as the driver")
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// Runs a query on strata's session; for tests and tools built on the driver.
+    pub fn simple_query(&self, sql: &str) -> Result<Vec<SimpleQueryMessage>, DriverError> {
+        self.block_on(self.client().simple_query(sql))
+            .map_err(|e| driver_error(&e))
+    }
+}
+
+impl Drop for PgDriver {
+    /// Closes the session cleanly (a Terminate message rather than a reset connection).
+    fn drop(&mut self) {
+        drop(self.client.take());
+        if let Some(connection) = self.connection.take() {
+            let _ = self.runtime.block_on(connection);
+        }
+    }
+}
+
+impl Driver for PgDriver {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn target(&self) -> &str {
+        &self.target
+    }
+
+    fn session_settings(&self) -> Vec<String> {
+        vec![
+            "SET application_name = 'strata'".into(),
+            "SET client_connection_check_interval = '1s'".into(),
+        ]
+    }
+
+    fn lock(
+        &mut self,
+        wait: Duration,
+        waiting: &mut dyn FnMut(&LockHolder, Duration),
+    ) -> Result<(), LockError> {
+        self.block_on(lock::acquire(self.client(), wait, waiting))
+    }
+
+    fn unlock(&mut self) -> Result<(), DriverError> {
+        self.block_on(lock::release(self.client()))
+    }
+
+    fn ensure_history(&mut self) -> Result<(), DriverError> {
+        let client = self.client();
+        self.block_on(async {
+            let exists: bool = client
+                .query_one(history::EXISTS, &[])
+                .await
+                .map_err(|e| driver_error(&e))?
+                .get(0);
+            if !exists {
+                client
+                    .batch_execute(history::CREATE_HISTORY)
+                    .await
+                    .map_err(|e| driver_error(&e))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn read_history(&mut self) -> Result<Vec<AppliedMigration>, DriverError> {
+        self.block_on(history::read(self.client()))
+    }
+
+    /// Sends `BEGIN; <statements>; <history change>; COMMIT` as one simple-protocol query: one
+    /// round trip per migration. On an error the server skips the rest; the statements that
+    /// completed before it tell which one failed.
+    fn run_in_transaction(
+        &mut self,
+        statements: &[Statement],
+        change: &HistoryChange,
+    ) -> Result<TransactionOutcome, StatementFailure> {
+        let mut script = String::from("BEGIN;\n");
+        let mut starts = Vec::with_capacity(statements.len());
+        for statement in statements {
+            starts.push(script.chars().count());
+            script.push_str(&statement.sql);
+            script.push_str(";\n");
+        }
+        script.push_str(&history::change_sql(change));
+        // Inside the transaction, now() is its start: the last row returned is its duration.
+        script.push_str(
+            ";\nSELECT (extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint;\nCOMMIT",
+        );
+        let client = self.client();
+        let outcome = self.block_on(async {
+            let mut completed = 0usize;
+            let mut execution_ms = 0;
+            let stream = client.simple_query_raw(&script).await.map_err(|e| (0, e))?;
+            futures_util::pin_mut!(stream);
+            while let Some(message) = stream.try_next().await.map_err(|e| (completed, e))? {
+                match message {
+                    SimpleQueryMessage::CommandComplete(_) => completed += 1,
+                    SimpleQueryMessage::Row(row) => {
+                        execution_ms = row.get(0).and_then(|v| v.parse().ok()).unwrap_or(0)
+                    }
+                    _ => {}
+                }
+            }
+            Ok::<i64, (usize, tokio_postgres::Error)>(execution_ms)
+        });
+        match outcome {
+            Ok(execution_ms) => Ok(TransactionOutcome::Committed { execution_ms }),
+            Err((completed, error)) => {
+                let _ = self.block_on(client.batch_execute("ROLLBACK"));
+                // The first completed command is BEGIN; then one per statement.
+                let index = completed.checked_sub(1).filter(|&i| i < statements.len());
+                let mut error = driver_error(&error);
+                if let (Some(index), Some(position)) = (index, error.position) {
+                    let start = u32::try_from(starts[index]).unwrap_or(0);
+                    error.position = position.checked_sub(start);
+                }
+                Err(StatementFailure { index, error })
+            }
+        }
+    }
+
+    fn execute_alone(&mut self, statement: &Statement) -> Result<(), DriverError> {
+        self.block_on(self.client().batch_execute(&statement.sql))
+            .map_err(|e| driver_error(&e))
+    }
+
+    fn write_history(&mut self, change: &HistoryChange) -> Result<(), DriverError> {
+        self.block_on(history::write(self.client(), change))
+    }
+
+    fn index_state(&mut self, index: &IndexBuild) -> Result<IndexState, DriverError> {
+        let row = self
+            .block_on(self.client().query_opt(
+                "SELECT i.indisvalid AND i.indisready FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE c.relname = $1 AND n.nspname = coalesce($2, current_schema())",
+                &[&index.name, &index.schema],
+            ))
+            .map_err(|e| driver_error(&e))?;
+        Ok(match row.map(|row| row.get::<_, bool>(0)) {
+            None => IndexState::Missing,
+            Some(true) => IndexState::Valid,
+            Some(false) => IndexState::Invalid,
+        })
+    }
+
+    fn drop_index(&mut self, index: &IndexBuild) -> Result<(), DriverError> {
+        let name = match &index.schema {
+            Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(&index.name)),
+            None => quote_ident(&index.name),
+        };
+        self.block_on(
+            self.client()
+                .batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}")),
+        )
+        .map_err(|e| driver_error(&e))
+    }
+}

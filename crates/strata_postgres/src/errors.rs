@@ -1,0 +1,51 @@
+//! PostgreSQL errors as strata's [`DriverError`]s, and literal quoting for simple-protocol SQL.
+
+use std::error::Error as _;
+
+use strata_core::DriverError;
+use tokio_postgres::error::ErrorPosition;
+
+/// Keeps the SQLSTATE, message, detail, hint and position of a server error; for other errors
+/// (a broken connection) the whole cause chain, since tokio-postgres's own message is terse.
+pub(crate) fn driver_error(error: &tokio_postgres::Error) -> DriverError {
+    if let Some(db) = error.as_db_error() {
+        let position = match db.position() {
+            Some(ErrorPosition::Original(position)) => Some(*position),
+            _ => None,
+        };
+        return DriverError::new(db.message())
+            .with_code(db.code().code())
+            .with_detail(db.detail().map(String::from))
+            .with_hint(db.hint().map(String::from))
+            .with_position(position);
+    }
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    DriverError::new(message)
+}
+
+/// A string literal that reads the same whatever `standard_conforming_strings` says.
+pub(crate) fn sql_literal(value: &str) -> String {
+    format!("E'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+/// A double-quoted identifier.
+pub(crate) fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_literals_and_identifiers() {
+        assert_eq!(sql_literal(r"it's a \ test"), r"E'it''s a \\ test'");
+        assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
+    }
+}

@@ -1,0 +1,151 @@
+//! The history table on PostgreSQL.
+
+use strata_core::{AppliedMigration, Checksum, Direction, HistoryChange, RowState, Version};
+use tokio_postgres::{Client, Row};
+
+use crate::errors::{driver_error, sql_literal};
+
+pub(crate) const CREATE_HISTORY: &str = "CREATE TABLE IF NOT EXISTS strata_migrations (
+    version bigint PRIMARY KEY,
+    name text NOT NULL,
+    checksum text NOT NULL,
+    down_checksum text,
+    state text NOT NULL CHECK (state IN ('applied', 'running', 'failed')),
+    direction text NOT NULL CHECK (direction IN ('up', 'down')),
+    statement_count integer NOT NULL,
+    statements_done integer NOT NULL,
+    statement_checksums text NOT NULL,
+    error text,
+    applied_at timestamptz NOT NULL DEFAULT now(),
+    execution_ms bigint NOT NULL,
+    applied_by text NOT NULL
+)";
+
+pub(crate) const EXISTS: &str = "SELECT to_regclass('strata_migrations') IS NOT NULL";
+
+const SELECT: &str = "SELECT version, name, checksum, down_checksum, state, direction, statement_count, statements_done, \
+    statement_checksums, error, to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), execution_ms, applied_by \
+    FROM strata_migrations ORDER BY version";
+
+const UPSERT_TAIL: &str = "ON CONFLICT (version) DO UPDATE SET name = excluded.name, checksum = excluded.checksum, \
+    down_checksum = excluded.down_checksum, state = excluded.state, direction = excluded.direction, \
+    statement_count = excluded.statement_count, statements_done = excluded.statements_done, \
+    statement_checksums = excluded.statement_checksums, error = excluded.error, applied_at = now(), \
+    execution_ms = excluded.execution_ms, applied_by = excluded.applied_by";
+
+pub(crate) async fn read(
+    client: &Client,
+) -> Result<Vec<AppliedMigration>, strata_core::DriverError> {
+    let exists: bool = client
+        .query_one(EXISTS, &[])
+        .await
+        .map_err(|e| driver_error(&e))?
+        .get(0);
+    if !exists {
+        return Ok(Vec::new());
+    }
+    let rows = client
+        .query(SELECT, &[])
+        .await
+        .map_err(|e| driver_error(&e))?;
+    rows.iter().map(from_row).collect()
+}
+
+/// The history change as SQL text with literal values, so that it can travel in the same
+/// simple-protocol round trip as the migration's statements. `execution_ms` of an upsert is
+/// measured by the server: the time since the transaction began.
+pub(crate) fn change_sql(change: &HistoryChange) -> String {
+    match change {
+        HistoryChange::Delete(version) => format!(
+            "DELETE FROM strata_migrations WHERE version = {}",
+            version.as_i64()
+        ),
+        HistoryChange::Upsert(row) => format!(
+            "INSERT INTO strata_migrations (version, name, checksum, down_checksum, state, direction, statement_count, \
+             statements_done, statement_checksums, error, execution_ms, applied_by) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, \
+             (extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint, {}) {UPSERT_TAIL}",
+            row.version.as_i64(),
+            sql_literal(&row.name),
+            sql_literal(row.checksum.as_str()),
+            row.down_checksum
+                .as_ref()
+                .map_or("NULL".to_owned(), |c| sql_literal(c.as_str())),
+            sql_literal(row.state.as_str()),
+            sql_literal(row.direction.as_str()),
+            row.statement_count,
+            row.statements_done,
+            sql_literal(&row.statement_checksums.join(" ")),
+            row.error.as_deref().map_or("NULL".to_owned(), sql_literal),
+            sql_literal(&row.applied_by),
+        ),
+    }
+}
+
+/// Writes one change on its own (autocommit), with the row's own `execution_ms`.
+pub(crate) async fn write(
+    client: &Client,
+    change: &HistoryChange,
+) -> Result<(), strata_core::DriverError> {
+    let result = match change {
+        HistoryChange::Delete(version) => {
+            client
+                .execute(
+                    "DELETE FROM strata_migrations WHERE version = $1",
+                    &[&version.as_i64()],
+                )
+                .await
+        }
+        HistoryChange::Upsert(row) => {
+            let count = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+            client
+                .execute(
+                    &format!(
+                        "INSERT INTO strata_migrations (version, name, checksum, down_checksum, state, direction, statement_count, \
+                         statements_done, statement_checksums, error, execution_ms, applied_by) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) {UPSERT_TAIL}"
+                    ),
+                    &[
+                        &row.version.as_i64(),
+                        &row.name,
+                        &row.checksum.as_str(),
+                        &row.down_checksum.as_ref().map(Checksum::as_str),
+                        &row.state.as_str(),
+                        &row.direction.as_str(),
+                        &count(row.statement_count),
+                        &count(row.statements_done),
+                        &row.statement_checksums.join(" "),
+                        &row.error,
+                        &row.execution_ms,
+                        &row.applied_by,
+                    ],
+                )
+                .await
+        }
+    };
+    result.map(drop).map_err(|e| driver_error(&e))
+}
+
+fn from_row(row: &Row) -> Result<AppliedMigration, strata_core::DriverError> {
+    let unknown = |what: &str, value: &str| {
+        strata_core::DriverError::new(format!("strata_migrations has an unknown {what} {value:?}"))
+    };
+    let state: String = row.get(4);
+    let direction: String = row.get(5);
+    let checksums: String = row.get(8);
+    let count = |i: usize| u32::try_from(row.get::<_, i32>(i)).unwrap_or(0);
+    Ok(AppliedMigration {
+        version: Version::from_i64(row.get(0)),
+        name: row.get(1),
+        checksum: Checksum::from_stored(row.get::<_, String>(2)),
+        down_checksum: row.get::<_, Option<String>>(3).map(Checksum::from_stored),
+        state: RowState::parse(&state).ok_or_else(|| unknown("state", &state))?,
+        direction: Direction::parse(&direction).ok_or_else(|| unknown("direction", &direction))?,
+        statement_count: count(6),
+        statements_done: count(7),
+        statement_checksums: checksums.split_whitespace().map(String::from).collect(),
+        error: row.get(9),
+        applied_at: row.get(10),
+        execution_ms: row.get(11),
+        applied_by: row.get(12),
+    })
+}
