@@ -139,9 +139,12 @@ impl<'a> Migrator<'a> {
     /// Applies pending migrations (resuming a failed one first), up to and including `target`.
     pub fn up(&mut self, target: Option<Version>) -> Result<RunReport, Error> {
         self.with_lock(|this| {
-            this.ensure_history()?;
             let history = this.read_history()?;
             let plan = this.up_plan(&history, target)?;
+            // Created only once every pending file has parsed: a bad file changes nothing.
+            if !plan.steps.is_empty() {
+                this.ensure_history()?;
+            }
             this.execute(plan)
         })
     }
