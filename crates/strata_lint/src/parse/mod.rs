@@ -1,0 +1,59 @@
+//! Front ends: split a file into statements, locate each one, and lower it into [`crate::ir`].
+
+use std::ops::Range;
+
+use crate::input::Dialect;
+use crate::ir::Statement;
+use crate::lexer::{TokenKind, tokenize};
+
+pub(crate) mod postgres;
+pub(crate) mod sqlite;
+
+/// One statement of a file: where it is and what it does.
+#[derive(Debug, Clone)]
+pub(crate) struct ParsedStatement {
+    /// From the statement's first token to its last (the `;` excluded).
+    pub(crate) range: Range<usize>,
+    pub(crate) statement: Statement,
+}
+
+/// Parses a whole file; PostgreSQL rejects a file with a syntax error, SQLite never does.
+pub(crate) fn parse(
+    sql: &str,
+    dialect: Dialect,
+) -> Result<Vec<ParsedStatement>, crate::error::ParseError> {
+    match dialect {
+        Dialect::Postgres => postgres::parse(sql),
+        Dialect::Sqlite => Ok(sqlite::parse(sql)),
+    }
+}
+
+/// PostgreSQL keeps identifiers up to 63 bytes (`NAMEDATALEN - 1`) and silently truncates longer ones.
+pub(crate) const MAX_IDENTIFIER_BYTES: usize = 63;
+
+/// Fills in what rules read from a statement's tokens rather than its AST: the string literals (unquoted)
+/// and the identifiers longer than [`MAX_IDENTIFIER_BYTES`] as written.
+pub(crate) fn read_tokens(statement: &mut Statement, text: &str, dialect: Dialect) {
+    for token in tokenize(text, dialect) {
+        let raw = &text[token.range];
+        match token.kind {
+            TokenKind::Quoted if raw.starts_with('\'') => {
+                statement.string_literals.push(unquote(raw, '\''))
+            }
+            TokenKind::Quoted if raw.starts_with('"') && raw.len() > MAX_IDENTIFIER_BYTES + 2 => {
+                statement.long_identifiers.push(unquote(raw, '"'));
+            }
+            TokenKind::Word if raw.len() > MAX_IDENTIFIER_BYTES => {
+                statement.long_identifiers.push(raw.to_owned())
+            }
+            _ => {}
+        }
+    }
+}
+
+fn unquote(quoted: &str, quote: char) -> String {
+    let inner = quoted.strip_prefix(quote).unwrap_or(quoted);
+    let inner = inner.strip_suffix(quote).unwrap_or(inner);
+    let doubled: String = [quote, quote].iter().collect();
+    inner.replace(&doubled, &quote.to_string())
+}

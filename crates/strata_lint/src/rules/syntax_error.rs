@@ -1,0 +1,99 @@
+//! `syntax-error`: a PostgreSQL file the parser rejects. Strata refuses to run such a file, so the linter
+//! reports it as an error that cannot be allowed or lowered.
+
+use crate::error::ParseError;
+use crate::input::{Dialect, Migration, Settings};
+use crate::report::{Diagnostic, Severity};
+use crate::rules::{Category, Check, Lowering, Rule};
+use crate::text::LineIndex;
+
+pub(crate) const RULE: Rule = Rule {
+    id: "syntax-error",
+    summary: "the file does not parse",
+    help: "fix the statement; strata rejects a PostgreSQL file that does not parse before running any of it",
+    default_severity: Severity::Error,
+    category: Category::Meta,
+    dialects: &[Dialect::Postgres],
+    since_postgres: None,
+    why: "A file that does not parse cannot be checked, and would fail part-way if run outside a transaction. psql-only syntax (`COPY ... FROM stdin` with inline data, backslash commands) is not SQL.",
+    instead: "Write plain SQL; load data with `INSERT` or `COPY ... FROM` a server-side file.",
+    bad: "SELEC 1;",
+    good: "SELECT 1;",
+    operation: None,
+    trace_only: false,
+    lowering: Lowering::Never,
+    check: Check::External,
+};
+
+/// The diagnostic for a file that does not parse; configuration cannot disable it.
+pub(crate) fn diagnostic(
+    migration: &Migration,
+    lines: &LineIndex,
+    error: &ParseError,
+    settings: &Settings,
+) -> Diagnostic {
+    let sql = migration.sql.as_str();
+    let position = lines.position(sql, error.offset);
+    let line_text = lines.line_text(sql, error.offset);
+    let severity = settings
+        .severity_of(&RULE)
+        .unwrap_or(Severity::Error)
+        .max(Severity::Error);
+    Diagnostic {
+        rule: RULE.id,
+        severity,
+        file: migration.path.clone(),
+        line: position.line,
+        column: position.column,
+        statement: line_text.trim().to_owned(),
+        message: format!("the file does not parse: {error}"),
+        help: RULE.help.to_owned(),
+        note: None,
+        source_line: line_text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::testing::{case, fires, silent};
+
+    #[test]
+    fn fires_with_the_line_of_the_failing_statement() {
+        let d = fires(&RULE, "CREATE TABLE t (id int);\n\nSELEC 1;\n");
+        assert_eq!((d.line, d.column), (3, 1));
+        assert!(d.message.contains("SELEC"), "{}", d.message);
+    }
+
+    #[test]
+    fn fires_on_inline_copy_data() {
+        fires(&RULE, "COPY t FROM stdin;\n1\tx\n\\.\n");
+    }
+
+    #[test]
+    fn cannot_be_disabled() {
+        let mut settings = crate::Settings::default();
+        settings
+            .configure(RULE.id, crate::RuleSetting::Disabled)
+            .unwrap();
+        case("foo bar;").settings(settings).fires(&RULE);
+    }
+
+    #[test]
+    fn silent_on_valid_sql() {
+        silent(&RULE, "SELECT 1; CREATE TABLE t (id int);");
+    }
+
+    #[test]
+    fn silent_on_dollar_quoted_bodies_with_semicolons() {
+        silent(
+            &RULE,
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $body$ SELECT 1; $body$;",
+        );
+    }
+
+    #[test]
+    fn silent_on_sqlite_statements_sqlparser_cannot_read() {
+        case("PRAGMA foreign_keys = ON;").sqlite().silent(&RULE);
+    }
+}
