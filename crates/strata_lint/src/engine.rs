@@ -102,7 +102,11 @@ impl<'a> Linter<'a> {
             lines: &lines,
             tokens: &tokens,
         };
-        let (statements, ranges, allows_before) = file.flatten(parsed);
+        let Flattened {
+            statements,
+            ranges,
+            comments_before: allows_before,
+        } = file.flatten(parsed);
         let facts = migration_facts(migration, &statements);
 
         let mut raw = Vec::new();
@@ -298,6 +302,14 @@ fn update_file_state(
     }
 }
 
+/// A file's statements with `DO` blocks flattened, each with its byte range and the comment block
+/// directly above it (parallel vectors, indexed like the statements).
+struct Flattened {
+    statements: Vec<LocatedStatement>,
+    ranges: Vec<Range<usize>>,
+    comments_before: Vec<Vec<Range<usize>>>,
+}
+
 /// One file's text and tokens, for locating statements and reading the comments around them.
 struct FileSource<'a> {
     migration: &'a Migration,
@@ -308,14 +320,7 @@ struct FileSource<'a> {
 impl FileSource<'_> {
     /// Flattens `DO` blocks (their statements follow the block, located at it) and finds, for each statement,
     /// the comment block directly above it.
-    fn flatten(
-        &self,
-        parsed: Vec<ParsedStatement>,
-    ) -> (
-        Vec<LocatedStatement>,
-        Vec<Range<usize>>,
-        Vec<Vec<Range<usize>>>,
-    ) {
+    fn flatten(&self, parsed: Vec<ParsedStatement>) -> Flattened {
         let file_backfill = self.migration.directives.backfill;
         let mut statements = Vec::with_capacity(parsed.len());
         let mut ranges = Vec::with_capacity(parsed.len());
@@ -351,7 +356,11 @@ impl FileSource<'_> {
                 comments_before.push(comments.clone());
             }
         }
-        (statements, ranges, comments_before)
+        Flattened {
+            statements,
+            ranges,
+            comments_before,
+        }
     }
 
     /// Comments between `from` and `statement_start` that form an unbroken block (no blank line) ending on the

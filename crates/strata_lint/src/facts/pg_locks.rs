@@ -240,8 +240,7 @@ const FACTS: &[Entry] = &[
 pub fn pg_lock_fact(operation: PgOperation, major: u32) -> Option<LockFact> {
     FACTS
         .iter()
-        .filter(|e| e.operation == operation && e.since <= major)
-        .last()
+        .rfind(|e| e.operation == operation && e.since <= major)
         .map(|e| e.fact)
 }
 

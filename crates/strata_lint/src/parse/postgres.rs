@@ -525,7 +525,7 @@ fn column_ref_name(node: &Node) -> Option<String> {
         .fields
         .iter()
         .filter_map(string_of)
-        .last()
+        .next_back()
         .map(str::to_owned)
 }
 
