@@ -20,7 +20,7 @@ use crate::rules::{
 /// Tests lint the examples after it and run them on a live server after it.
 pub const EXAMPLE_SCHEMA: &str = "\
 CREATE TYPE mood AS ENUM ('sad', 'ok');
-CREATE TABLE users (id bigint PRIMARY KEY, email text, name varchar(50), age integer, mood mood, created_at timestamptz);
+CREATE TABLE users (id bigint PRIMARY KEY, email text, name varchar(50), age integer, mood mood, created_at timestamptz NOT NULL DEFAULT now());
 ALTER TABLE users ADD CONSTRAINT users_email_not_null CHECK (email IS NOT NULL);
 CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint, total numeric(10,2));
 CREATE INDEX orders_user_id_idx ON orders (user_id);

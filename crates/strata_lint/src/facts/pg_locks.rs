@@ -5,7 +5,7 @@
 //! `tests/pg_lock_facts.rs`.
 
 use super::LockFact;
-use super::LockMode::{AccessExclusive, RowShare, Share, ShareRowExclusive, ShareUpdateExclusive};
+use super::LockMode::{AccessExclusive, Share, ShareRowExclusive, ShareUpdateExclusive};
 
 /// A PostgreSQL operation whose lock behaviour the linter knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -150,9 +150,7 @@ const FACTS: &[Entry] = &[
     entry(
         Op::ValidateConstraint,
         0,
-        LockFact::on_table(ShareUpdateExclusive)
-            .with_referenced(RowShare)
-            .scanning(),
+        LockFact::on_table(ShareUpdateExclusive).scanning(),
     ),
     entry(
         Op::SetNotNull,

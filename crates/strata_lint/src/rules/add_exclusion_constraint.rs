@@ -17,7 +17,7 @@ pub(crate) const RULE: Rule = Rule {
     since_postgres: None,
     why: "An exclusion constraint builds its index and checks every row under `ACCESS EXCLUSIVE`, blocking reads and writes; it cannot be added `NOT VALID` or attached from an index built concurrently.",
     instead: "Schedule a maintenance window for it, or create the constraint together with a new table and move the data.",
-    bad: "ALTER TABLE events ADD CONSTRAINT no_overlap EXCLUDE USING gist (id WITH =);",
+    bad: "ALTER TABLE users ADD CONSTRAINT users_email_excl EXCLUDE USING btree (email WITH =);",
     good: "CREATE TABLE bookings (room int, during tstzrange, EXCLUDE USING gist (room WITH =, during WITH &&));",
     operation: Some(PgOperation::AddExclusion),
     trace_only: false,
