@@ -1,0 +1,192 @@
+//! Usage and configuration errors (exit 2, before any server is contacted), and snapshots of
+//! the output people read.
+
+mod support;
+
+use support::{Backend, Project, assert_exit, stderr, stdout};
+
+/// Errors in the migrations directory name the file and exit 2, even with an unreachable
+/// database: nothing is contacted before the directory is known to be sound.
+#[test]
+fn directory_problems_exit_2_and_name_the_file() {
+    let cases: &[(&str, &[(&str, &[u8])], &str)] = &[
+        (
+            "duplicate",
+            &[("001_a.up.sql", b"SELECT 1;"), ("1_b.up.sql", b"SELECT 1;")],
+            "have the same version 1",
+        ),
+        (
+            "down without up",
+            &[("2_x.down.sql", b"SELECT 1;")],
+            "2_x.down.sql has no up file",
+        ),
+        (
+            "not utf-8",
+            &[("1_a.up.sql", b"SELECT '\xff\xfe';")],
+            "1_a.up.sql is not valid UTF-8",
+        ),
+        (
+            "bad directive",
+            &[("1_a.up.sql", b"-- strata:no-transacton\nSELECT 1;")],
+            "unknown directive `strata:no-transacton`",
+        ),
+        (
+            "bad backfill option",
+            &[(
+                "1_a.up.sql",
+                b"-- strata:backfill batch=10 speed=2\nUPDATE t SET a = 1;",
+            )],
+            "unknown backfill option `speed`",
+        ),
+    ];
+    for (what, files, expected) in cases {
+        let project = Project::new(Backend::Sqlite, "dirs");
+        for (name, content) in *files {
+            std::fs::write(project.path("migrations").join(name), content).unwrap();
+        }
+        let output = project
+            .strata()
+            .env("DATABASE_URL", "postgres://nobody:pw@127.0.0.1:1/x")
+            .arg("up")
+            .output()
+            .unwrap();
+        assert_exit(&output, 2);
+        assert!(
+            stderr(&output).contains(expected),
+            "{what}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn missing_directory_unknown_scheme_and_bad_flags_exit_2() {
+    let project = Project::new(Backend::Sqlite, "usage");
+    let missing = project
+        .strata()
+        .args(["status", "--dir", "nowhere"])
+        .output()
+        .unwrap();
+    assert_exit(&missing, 2);
+    assert!(
+        stderr(&missing).contains("nowhere does not exist"),
+        "{}",
+        stderr(&missing)
+    );
+    assert!(stderr(&missing).contains("strata init"));
+
+    let scheme = project
+        .strata()
+        .env("DATABASE_URL", "oracle://scott:tiger-secret@db/x")
+        .arg("status")
+        .output()
+        .unwrap();
+    assert_exit(&scheme, 2);
+    assert!(
+        stderr(&scheme).contains("unknown database URL scheme in oracle://scott:***@db/x"),
+        "{}",
+        stderr(&scheme)
+    );
+    assert!(!stderr(&scheme).contains("tiger-secret"));
+
+    assert_exit(&project.run(&["up", "--no-such-flag"]), 2);
+    assert_exit(&project.run(&["down", "--steps", "1", "--all"]), 2);
+    assert_exit(&project.run(&["up", "--lock-wait", "5"]), 2);
+    assert_exit(&project.run(&["new"]), 2);
+}
+
+#[test]
+fn config_file_is_found_upward_and_typos_are_errors() {
+    let project = Project::new(Backend::Sqlite, "config");
+    std::fs::write(
+        project.path("strata.toml"),
+        "database_url = \"sqlite://from-config.db\"\ndir = \"migrations\"\n",
+    )
+    .unwrap();
+    project.migration("1_a.up.sql", "CREATE TABLE a (id INTEGER);");
+    std::fs::create_dir(project.path("sub")).unwrap();
+    let output = project
+        .strata()
+        .env_remove("DATABASE_URL")
+        .current_dir(project.path("sub"))
+        .arg("up")
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    assert!(
+        project.path("from-config.db").is_file(),
+        "paths in strata.toml resolve from its directory"
+    );
+
+    std::fs::write(
+        project.path("strata.toml"),
+        "dir = \"migrations\"\ndatabse_url = \"sqlite://x.db\"\n",
+    )
+    .unwrap();
+    let typo = project
+        .strata()
+        .env_remove("DATABASE_URL")
+        .arg("status")
+        .output()
+        .unwrap();
+    assert_exit(&typo, 2);
+    assert!(stderr(&typo).contains("strata.toml:2"), "{}", stderr(&typo));
+    assert!(stderr(&typo).contains("databse_url"), "{}", stderr(&typo));
+}
+
+#[test]
+fn stray_sql_files_get_a_warning() {
+    let project = Project::new(Backend::Sqlite, "stray");
+    project
+        .migration("1_a.up.sql", "SELECT 1;")
+        .migration("notes.sql", "SELECT 2;")
+        .migration("schema.sql", "");
+    let output = project.run(&["status"]);
+    assert_exit(&output, 0);
+    assert!(
+        stderr(&output).contains("ignoring migrations/notes.sql"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!stderr(&output).contains("schema.sql"));
+}
+
+/// Masks what changes between runs: timestamps and durations.
+fn stable(text: &str) -> String {
+    let time = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").unwrap();
+    let duration = regex::Regex::new(r"\(\d+ ms\)").unwrap();
+    duration
+        .replace_all(&time.replace_all(text, "<time>"), "(<n> ms)")
+        .into_owned()
+}
+
+#[test]
+fn snapshot_of_status_dry_run_and_a_failure() {
+    let project = Project::new(Backend::Sqlite, "snapshots");
+    project
+        .migration(
+            "20240101000000_create_users.up.sql",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);\n",
+        )
+        .migration(
+            "20240101000000_create_users.down.sql",
+            "DROP TABLE users;\n",
+        )
+        .migration(
+            "20240102000000_backfill.up.sql",
+            "-- strata:no-transaction\nINSERT INTO users VALUES (1, 'a@example.com');\nVACUUM;\n",
+        )
+        .migration(
+            "20240103000000_broken.up.sql",
+            "CREATE TABLE posts (id INTEGER);\n\nINSERT INTO posts SELECT id FROM usrs;\n",
+        );
+    insta::assert_snapshot!(
+        "dry_run",
+        stdout(&project.run(&["up", "--to", "20240102000000", "--dry-run"]))
+    );
+    let failed = project.run(&["up"]);
+    assert_exit(&failed, 1);
+    insta::assert_snapshot!("failed_up", stderr(&failed));
+    insta::assert_snapshot!("status", stable(&stdout(&project.run(&["status"]))));
+    insta::assert_snapshot!("failed_up_stdout", stable(&stdout(&failed)));
+}
