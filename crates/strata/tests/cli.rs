@@ -7,9 +7,12 @@ use support::{Backend, Project, assert_exit, stderr, stdout};
 
 /// Errors in the migrations directory name the file and exit 2, even with an unreachable
 /// database: nothing is contacted before the directory is known to be sound.
+/// A scenario: its name, the files of the migrations directory, and what the error must say.
+type DirectoryCase<'a> = (&'a str, &'a [(&'a str, &'a [u8])], &'a str);
+
 #[test]
 fn directory_problems_exit_2_and_name_the_file() {
-    let cases: &[(&str, &[(&str, &[u8])], &str)] = &[
+    let cases: &[DirectoryCase] = &[
         (
             "duplicate",
             &[("001_a.up.sql", b"SELECT 1;"), ("1_b.up.sql", b"SELECT 1;")],

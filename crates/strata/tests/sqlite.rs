@@ -28,7 +28,10 @@ fn quickstart_on_the_embedded_default() {
 
     let new = strata(&["new", "create", "users"]);
     assert_exit(&new, 0);
-    let paths: Vec<String> = stdout(&new).lines().map(String::from).collect();
+    let paths: Vec<String> = stdout(&new)
+        .split_terminator('\n')
+        .map(String::from)
+        .collect();
     assert_eq!(paths.len(), 2);
     assert!(
         paths[0].ends_with("_create_users.up.sql") && paths[1].ends_with("_create_users.down.sql"),

@@ -3,9 +3,6 @@
 use crate::checksum::Checksum;
 use crate::version::Version;
 
-/// Name of the history table in every database.
-pub const HISTORY_TABLE: &str = "strata_migrations";
-
 /// Which file of a migration a row's progress is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -34,7 +34,7 @@ pub use driver::{
 };
 pub use error::Error;
 pub use event::Event;
-pub use history::{AppliedMigration, Direction, HISTORY_TABLE, HistoryChange, RowState};
+pub use history::{AppliedMigration, Direction, HistoryChange, RowState};
 pub use migrator::{DownTarget, Migrator, Problem, Resolution, RunOptions, RunReport, StepResult};
 pub use plan::{ExecutionMode, Plan, Script, Step};
 pub use source::{Migration, MigrationFile, MigrationSet, SourceError};

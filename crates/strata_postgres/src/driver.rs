@@ -67,12 +67,6 @@ impl PgDriver {
     fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
     }
-
-    /// Runs a query on strata's session; for tests and tools built on the driver.
-    pub fn simple_query(&self, sql: &str) -> Result<Vec<SimpleQueryMessage>, DriverError> {
-        self.block_on(self.client().simple_query(sql))
-            .map_err(|e| driver_error(&e))
-    }
 }
 
 impl Drop for PgDriver {

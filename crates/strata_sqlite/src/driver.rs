@@ -63,11 +63,6 @@ impl SqliteDriver {
         Ok(driver)
     }
 
-    /// The underlying connection, for tests and tools that inspect the database.
-    pub fn connection(&self) -> &Connection {
-        &self.conn
-    }
-
     fn set_busy_timeout(&self, wait: Duration) -> Result<(), DriverError> {
         self.conn.busy_timeout(wait).map_err(|e| driver_error(&e))
     }

@@ -45,6 +45,7 @@ pub(crate) fn plan_text(plan: &Plan) -> String {
         };
         let _ = writeln!(out, "-- then {record} strata_migrations\n");
     }
+    out.truncate(out.trim_end().len() + 1);
     out
 }
 

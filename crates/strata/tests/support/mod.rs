@@ -3,7 +3,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 
 use assert_cmd::Command;
@@ -210,8 +210,4 @@ pub fn states(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .iter()
         .map(|(v, s)| ((*v).to_owned(), (*s).to_owned()))
         .collect()
-}
-
-pub fn file_exists(path: &Path) -> bool {
-    path.exists()
 }
