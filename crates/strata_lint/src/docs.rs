@@ -61,7 +61,7 @@ fn rule_section(rule: &Rule, heading: &str) -> String {
 /// The whole catalogue as Markdown: what `docs/rules.md` holds.
 pub fn rules_markdown() -> String {
     let mut out = String::from(
-        "# Lint rules\n\n<!-- Generated from crates/strata_lint/src/rules by `STRATA_BLESS=1 cargo test -p strata_lint docs`. Do not edit by hand. -->\n\n",
+        "# Lint rules\n\n<!-- Generated from crates/strata_lint/src/rules by `STRATA_BLESS=1 cargo test -p strata_lint --test docs`. Do not edit by hand. -->\n\n",
     );
     let mut categories: Vec<Category> = RULES.iter().map(|r| r.category).collect();
     categories.sort();

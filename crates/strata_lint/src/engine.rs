@@ -440,6 +440,7 @@ impl FileSource<'_> {
             ));
         }
         self.unused_allows(&allows, settings, &mut diagnostics);
+        diagnostics.sort_by_key(|d| (d.line, d.column));
         diagnostics
     }
 

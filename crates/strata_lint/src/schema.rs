@@ -11,6 +11,8 @@ use crate::ir::{AlterAction, ConstraintKind, Statement, StatementKind, TableCons
 pub(crate) struct Schema {
     tables: HashMap<ObjectName, TableModel>,
     indexes: HashMap<ObjectName, IndexModel>,
+    /// Index names per table, so that per-table questions do not scan every index of the schema.
+    indexes_by_table: HashMap<ObjectName, Vec<ObjectName>>,
     enums: HashMap<ObjectName, Vec<String>>,
 }
 
@@ -118,17 +120,16 @@ impl Schema {
                 })
                 .collect();
             for index in &table.indexes {
-                schema.indexes.insert(
-                    ObjectName {
-                        schema: name.schema.clone(),
-                        name: index.name.clone(),
-                    },
-                    IndexModel {
-                        table: name.clone(),
-                        columns: index.columns.clone(),
-                        unique: index.unique,
-                    },
-                );
+                let index_name = ObjectName {
+                    schema: name.schema.clone(),
+                    name: index.name.clone(),
+                };
+                let model = IndexModel {
+                    table: name.clone(),
+                    columns: index.columns.clone(),
+                    unique: index.unique,
+                };
+                schema.add_index(index_name, model);
             }
             let estimated_rows = (table.estimated_rows >= 0.0).then_some(table.estimated_rows);
             schema.tables.insert(
@@ -150,6 +151,30 @@ impl Schema {
             schema.enums.insert(name, enumeration.values.clone());
         }
         schema
+    }
+
+    fn add_index(&mut self, name: ObjectName, model: IndexModel) {
+        self.indexes_by_table
+            .entry(model.table.clone())
+            .or_default()
+            .push(name.clone());
+        if let Some(replaced) = self.indexes.insert(name.clone(), model) {
+            self.forget_index_of_table(&name, &replaced.table);
+        }
+    }
+
+    fn remove_index(&mut self, name: &ObjectName) {
+        if let Some(removed) = self.indexes.remove(name) {
+            self.forget_index_of_table(name, &removed.table);
+        }
+    }
+
+    fn forget_index_of_table(&mut self, name: &ObjectName, table: &ObjectName) {
+        if let Some(names) = self.indexes_by_table.get_mut(table)
+            && let Some(position) = names.iter().position(|n| n == name)
+        {
+            names.remove(position);
+        }
     }
 
     pub(crate) fn table(&self, name: &ObjectName) -> Option<&TableModel> {
@@ -175,12 +200,13 @@ impl Schema {
                     .collect()
             })
             .unwrap_or_default();
-        keys.extend(
-            self.indexes
-                .values()
-                .filter(|i| i.unique && &i.table == table)
-                .map(|i| i.columns.clone()),
-        );
+        let indexes = self
+            .indexes_by_table
+            .get(table)
+            .into_iter()
+            .flatten()
+            .filter_map(|name| self.indexes.get(name));
+        keys.extend(indexes.filter(|i| i.unique).map(|i| i.columns.clone()));
         keys
     }
 
@@ -232,18 +258,16 @@ impl Schema {
                         format!("{}_{}_idx", index.table.name, index.columns.join("_"))
                     }),
                 };
-                self.indexes.insert(
-                    name,
-                    IndexModel {
-                        table: index.table.clone(),
-                        columns: index.columns.clone(),
-                        unique: index.unique,
-                    },
-                );
+                let model = IndexModel {
+                    table: index.table.clone(),
+                    columns: index.columns.clone(),
+                    unique: index.unique,
+                };
+                self.add_index(name, model);
             }
-            StatementKind::DropIndex { names, .. } => names.iter().for_each(|n| {
-                self.indexes.remove(n);
-            }),
+            StatementKind::DropIndex { names, .. } => {
+                names.iter().for_each(|n| self.remove_index(n))
+            }
             StatementKind::RenameTable { table, new_name } => {
                 if let Some(model) = self.tables.remove(table) {
                     self.tables.insert(
