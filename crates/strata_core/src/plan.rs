@@ -42,6 +42,14 @@ impl Script {
         splitter: &dyn Splitter,
         dialect: Dialect,
     ) -> Result<Script, Error> {
+        if file.directives.backfill.is_some() {
+            return Err(Error::Script {
+                path: file.path.clone(),
+                line: 1,
+                message: "online backfills (`-- strata:backfill`) are not available in this version of strata".into(),
+                hint: "remove the directive to run the statement as an ordinary migration, in one transaction".into(),
+            });
+        }
         let mut statements = splitter.split(&file.sql).map_err(|e| Error::Parse {
             path: file.path.clone(),
             line: e.line,
