@@ -23,6 +23,16 @@ impl Dialect {
         matches!(self, Dialect::MySql)
     }
 
+    /// The schema an unqualified name resolves to, when the dialect has a fixed one: `public` in
+    /// PostgreSQL, `main` in SQLite. In MySQL the schema is the connection's database, unknown here.
+    pub fn default_schema(self) -> Option<&'static str> {
+        match self {
+            Dialect::Postgres => Some("public"),
+            Dialect::Sqlite => Some("main"),
+            Dialect::MySql => None,
+        }
+    }
+
     /// Backslash escapes inside every single-quoted string (MySQL's default mode).
     pub(crate) fn backslash_escapes(self) -> bool {
         matches!(self, Dialect::MySql)

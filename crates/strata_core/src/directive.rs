@@ -101,8 +101,8 @@ fn set_transaction(
     Ok(())
 }
 
-/// The text of a comment without its markers, trimmed.
-fn comment_body(comment: &str) -> &str {
+/// The text of a comment (`-- ...`, `/* ... */`, `# ...`) without its markers, trimmed.
+pub fn comment_body(comment: &str) -> &str {
     let inner = if let Some(rest) = comment.strip_prefix("--") {
         rest
     } else if let Some(rest) = comment.strip_prefix("/*") {

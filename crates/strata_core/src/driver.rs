@@ -182,6 +182,12 @@ pub trait Driver {
 
     /// Drops an invalid index left by a failed build, without blocking writes.
     fn drop_index(&mut self, index: &IndexBuild) -> Result<(), DriverError>;
+
+    /// The driver's catalog reader, when its database has a catalog worth reading for the
+    /// linter (table sizes, existing objects, the server version). `None` by default.
+    fn catalog_reader(&mut self) -> Option<&mut dyn crate::CatalogReader> {
+        None
+    }
 }
 
 /// The migration lock could not be taken.

@@ -48,24 +48,36 @@ impl Token {
 
 /// Splits `source` into tokens covering every byte, in order.
 pub fn tokenize(source: &str, dialect: Dialect) -> Vec<Token> {
-    let mut lexer = Lexer {
+    tokens(source, dialect).collect()
+}
+
+/// The tokens of `source`, lexed lazily: a caller that stops early (e.g. at the first significant
+/// token after a statement's start) reads only what it consumed, so per-statement use stays linear.
+pub fn tokens(source: &str, dialect: Dialect) -> impl Iterator<Item = Token> + '_ {
+    Lexer {
         bytes: source.as_bytes(),
         source,
         pos: 0,
         dialect,
-    };
-    let mut tokens = Vec::new();
-    while lexer.pos < lexer.bytes.len() {
-        let start = lexer.pos;
-        let kind = lexer.next_kind();
-        debug_assert!(lexer.pos > start, "lexer made no progress");
-        tokens.push(Token {
+    }
+}
+
+impl Iterator for Lexer<'_> {
+    type Item = Token;
+
+    fn next(&mut self) -> Option<Token> {
+        let start = self.pos;
+        if start >= self.bytes.len() {
+            return None;
+        }
+        let kind = self.next_kind();
+        debug_assert!(self.pos > start, "lexer made no progress");
+        Some(Token {
             kind,
             start,
-            end: lexer.pos,
-        });
+            end: self.pos,
+        })
     }
-    tokens
 }
 
 struct Lexer<'a> {

@@ -10,6 +10,7 @@
 //! - [`compute_status`] compares the files with the [`AppliedMigration`] rows of the history;
 //! - [`Migrator`] plans and executes commands on a [`Driver`], emitting [`Event`]s.
 
+pub mod catalog;
 pub mod checksum;
 pub mod dialect;
 pub mod directive;
@@ -26,6 +27,10 @@ pub mod status;
 pub mod text;
 pub mod version;
 
+pub use catalog::{
+    Catalog, CatalogColumn, CatalogConstraint, CatalogConstraintKind, CatalogEnum, CatalogIndex,
+    CatalogReader, CatalogTable, ObjectName,
+};
 pub use checksum::Checksum;
 pub use dialect::Dialect;
 pub use directive::{BackfillOptions, Directives};

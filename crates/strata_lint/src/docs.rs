@@ -13,7 +13,7 @@ pub fn explain(rule_id: &str) -> Option<String> {
 
 fn rule_section(rule: &Rule, heading: &str) -> String {
     let mut out = String::new();
-    let dialects: Vec<&str> = rule.dialects.iter().map(|d| d.name()).collect();
+    let dialects: Vec<String> = rule.dialects.iter().map(ToString::to_string).collect();
     let versions = match rule.since_postgres {
         Some(version) => format!("PostgreSQL {version} and later"),
         None => "all versions".to_owned(),

@@ -4,10 +4,13 @@
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
 
-use crate::directives::{AllowComment, AllowScope, allow_comments, comment_body};
+use strata_core::LineIndex;
+use strata_core::directive::comment_body;
+use strata_core::lexer::{Token, TokenKind, tokenize};
+
+use crate::allow::{AllowComment, AllowScope, allow_comments};
 use crate::input::{Catalog, Dialect, Migration, ObjectName, Settings, TransactionMode};
 use crate::ir::{StatementKind, TransactionCommand};
-use crate::lexer::{Token, TokenKind, tokenize};
 use crate::parse::{self, ParsedStatement};
 use crate::registry::{self, Rule};
 use crate::report::{Diagnostic, Severity};
@@ -17,12 +20,11 @@ use crate::rules::{
     StatementContext, syntax_error, unused_allow,
 };
 use crate::schema::Schema;
-use crate::text::LineIndex;
 
 /// Lints migrations in version order; each one sees what the earlier ones created.
 ///
-/// `catalog` (the live database, when the caller read it) seeds the schema model, gives table sizes for
-/// lowering locking findings on small tables, and names objects created earlier in the same run.
+/// `catalog` (the live database, when the caller read it) seeds the schema model and gives table sizes for
+/// lowering locking findings on small tables.
 pub fn lint_directory(
     migrations: &[Migration],
     settings: &Settings,
@@ -54,10 +56,42 @@ pub fn lint_one(
     linter.lint(migration)
 }
 
+/// Lints the pending migrations of an `up` run, in version order.
+///
+/// `applied` are replayed first as context (pass none when `catalog` is the live database, which already
+/// holds what they created). Each pending migration sees what the earlier ones create, and findings about
+/// tables created earlier in the run drop to `info`: nothing can be using a table that did not exist when the
+/// run began, so setting up a fresh database from hundreds of migrations is not blocked by its history.
+pub fn lint_run(
+    applied: &[Migration],
+    pending: &[Migration],
+    settings: &Settings,
+    catalog: Option<&Catalog>,
+) -> Vec<Diagnostic> {
+    let dialect = pending.first().map_or(Dialect::Postgres, |m| m.dialect);
+    let mut linter = Linter::new(settings, catalog, dialect);
+    for context in applied {
+        linter.lint(context);
+    }
+    pending
+        .iter()
+        .flat_map(|migration| {
+            let diagnostics = linter.lint(migration);
+            linter
+                .created_in_run
+                .extend(linter.created_by_last.drain(..));
+            diagnostics
+        })
+        .collect()
+}
+
 struct Linter<'a> {
     settings: &'a Settings,
     schema: Schema,
+    /// Tables created by earlier migrations of the `up` run being linted (see [`lint_run`]).
     created_in_run: BTreeSet<ObjectName>,
+    /// Tables the migration linted last created (and did not drop or rename away).
+    created_by_last: Vec<ObjectName>,
 }
 
 /// A finding with everything the engine needs to turn it into a diagnostic.
@@ -76,9 +110,8 @@ impl<'a> Linter<'a> {
             schema: catalog
                 .map(|c| Schema::from_catalog(c, dialect))
                 .unwrap_or_default(),
-            created_in_run: catalog
-                .map(|c| c.created_in_run.clone())
-                .unwrap_or_default(),
+            created_in_run: BTreeSet::new(),
+            created_by_last: Vec::new(),
         }
     }
 
@@ -137,7 +170,7 @@ impl<'a> Linter<'a> {
                     });
                 }
             }
-            let line = lines.position(sql, ranges[index].start).line;
+            let line = lines.line(ranges[index].start);
             update_file_state(
                 &mut state,
                 &located.statement,
@@ -148,6 +181,7 @@ impl<'a> Linter<'a> {
             );
             self.schema.apply(&located.statement);
         }
+        self.created_by_last = state.created_tables.iter().cloned().collect();
         let migration_cx = MigrationContext {
             statements: &statements,
             migration: &facts,
@@ -231,15 +265,15 @@ fn migration_facts(migration: &Migration, statements: &[LocatedStatement]) -> Mi
         && top_level[1..top_level.len() - 1]
             .iter()
             .all(|s| !matches!(s.statement.kind, StatementKind::Transaction(_)));
-    let directives = migration.directives;
+    let directives = migration.directives.clone();
     let in_transaction = match migration.transaction {
         TransactionMode::InTransaction => true,
         TransactionMode::OutsideTransaction => false,
-        TransactionMode::Decide if directives.transaction => true,
-        TransactionMode::Decide if directives.no_transaction => false,
-        TransactionMode::Decide => !statements
-            .iter()
-            .any(|s| s.statement.cannot_run_in_transaction()),
+        TransactionMode::Decide => directives.transaction.unwrap_or_else(|| {
+            !statements
+                .iter()
+                .any(|s| s.statement.cannot_run_in_transaction())
+        }),
     };
     MigrationFacts {
         in_transaction,
@@ -321,7 +355,7 @@ impl FileSource<'_> {
     /// Flattens `DO` blocks (their statements follow the block, located at it) and finds, for each statement,
     /// the comment block directly above it.
     fn flatten(&self, parsed: Vec<ParsedStatement>) -> Flattened {
-        let file_backfill = self.migration.directives.backfill;
+        let file_backfill = self.migration.directives.backfill.is_some();
         let mut statements = Vec::with_capacity(parsed.len());
         let mut ranges = Vec::with_capacity(parsed.len());
         let mut comments_before = Vec::with_capacity(parsed.len());
@@ -371,28 +405,26 @@ impl FileSource<'_> {
         from: usize,
         statement_start: usize,
     ) -> Vec<Range<usize>> {
-        let sql = self.migration.sql.as_str();
         let mut between = Vec::new();
         while let Some(token) = self.tokens.get(*cursor) {
-            if token.range.start >= statement_start {
+            if token.start >= statement_start {
                 break;
             }
-            if token.kind == TokenKind::Comment && token.range.start >= from {
-                between.push(token.range.clone());
+            if token.kind == TokenKind::Comment && token.start >= from {
+                between.push(token.start..token.end);
             }
             *cursor += 1;
         }
-        let mut expected_line = self.lines.position(sql, statement_start).line;
+        let mut expected_line = self.lines.line(statement_start);
         let mut block = Vec::new();
         for comment in between.into_iter().rev() {
             let end_line = self
                 .lines
-                .position(sql, comment.end.saturating_sub(1).max(comment.start))
-                .line;
+                .line(comment.end.saturating_sub(1).max(comment.start));
             if end_line + 1 < expected_line {
                 break;
             }
-            expected_line = self.lines.position(sql, comment.start).line;
+            expected_line = self.lines.line(comment.start);
             block.push(comment);
         }
         block
@@ -454,13 +486,13 @@ impl FileSource<'_> {
         note: Option<String>,
     ) -> Diagnostic {
         let sql = self.migration.sql.as_str();
-        let position = self.lines.position(sql, range.start);
+        let (line, column) = self.lines.line_char_col(sql, range.start);
         Diagnostic {
             rule: rule.id,
             severity,
             file: self.migration.path.clone(),
-            line: position.line,
-            column: position.column,
+            line,
+            column,
             statement: sql[range.clone()].to_owned(),
             message,
             help,

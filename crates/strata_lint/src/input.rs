@@ -1,43 +1,19 @@
 //! What the linter is asked to look at: migrations, settings and optional live-catalog facts.
 //!
-//! This module depends on no other strata crate so that the CLI, the runner and the tracer can all build these
-//! values from whatever they have (files on disk, embedded migrations, a connected server).
+//! The dialect, the directives and the live catalog's data types are `strata_core`'s, so the CLI, the runner
+//! and the drivers build these values from what they already have (files on disk, a connected server).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+
+pub use strata_core::directive::Directives;
+pub use strata_core::{
+    Catalog, CatalogColumn, CatalogConstraint, CatalogConstraintKind, CatalogEnum, CatalogIndex,
+    CatalogTable, Dialect, ObjectName,
+};
 
 use crate::error::SettingsError;
 use crate::registry;
 use crate::report::Severity;
-
-/// The SQL dialect a migration is written in; it picks the parser and the rules that apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum Dialect {
-    /// PostgreSQL, parsed with the server's own grammar (`pg_query`).
-    Postgres,
-    /// SQLite, parsed best-effort with `sqlparser`.
-    Sqlite,
-}
-
-impl Dialect {
-    /// The schema an unqualified name resolves to; qualified names in this schema are stored unqualified so
-    /// that `public.users` and `users` are the same table.
-    pub(crate) fn default_schema(self) -> &'static str {
-        match self {
-            Dialect::Postgres => "public",
-            Dialect::Sqlite => "main",
-        }
-    }
-
-    /// Lower-case name used in documentation.
-    pub fn name(self) -> &'static str {
-        match self {
-            Dialect::Postgres => "postgres",
-            Dialect::Sqlite => "sqlite",
-        }
-    }
-}
 
 /// Whether the runner will wrap the migration in a transaction.
 ///
@@ -54,19 +30,6 @@ pub enum TransactionMode {
     InTransaction,
     /// The runner executes the file statement by statement, outside any transaction.
     OutsideTransaction,
-}
-
-/// Execution directives: SQL comments before the first statement of a file (see the CLI contract).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Directives {
-    /// `-- strata:no-transaction` (or sqlx's first-line `-- no-transaction`).
-    pub no_transaction: bool,
-    /// `-- strata:transaction`: forces a transaction.
-    pub transaction: bool,
-    /// `-- strata:irreversible`: the migration has no down on purpose.
-    pub irreversible: bool,
-    /// `-- strata:backfill ...`: the whole file is an online backfill.
-    pub backfill: bool,
 }
 
 /// One migration file to lint.
@@ -89,9 +52,13 @@ pub struct Migration {
 impl Migration {
     /// A migration with its directives read from `sql`, the transaction mode left to the runner's rules, and
     /// a down file assumed present (call [`Migration::with_down`] when the caller knows better).
+    ///
+    /// A malformed directive is the runner's error to report (it refuses such a file before anything runs,
+    /// naming the line); the linter then reads the file as if it had no directives.
     pub fn new(path: impl Into<String>, sql: impl Into<String>, dialect: Dialect) -> Self {
         let sql = sql.into();
-        let directives = crate::directives::read_directives(&sql, dialect);
+        let directives =
+            strata_core::directive::parse_directives(&sql, dialect).unwrap_or_default();
         Migration {
             path: path.into(),
             sql,
@@ -114,38 +81,6 @@ impl Migration {
     pub fn with_transaction(mut self, mode: TransactionMode) -> Self {
         self.transaction = mode;
         self
-    }
-}
-
-/// A schema-qualified object name. An unqualified name, and one qualified by the dialect's default schema
-/// (`public`, `main`), are the same name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ObjectName {
-    /// `None` for the default schema.
-    pub schema: Option<String>,
-    /// The object's own name, exactly as stored by the server (quoted names keep their case).
-    pub name: String,
-}
-
-impl ObjectName {
-    /// Builds a name, dropping the schema when it is `dialect`'s default one.
-    pub fn new(schema: Option<&str>, name: &str, dialect: Dialect) -> Self {
-        let schema = schema
-            .filter(|s| !s.is_empty() && *s != dialect.default_schema())
-            .map(str::to_owned);
-        ObjectName {
-            schema,
-            name: name.to_owned(),
-        }
-    }
-}
-
-impl std::fmt::Display for ObjectName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.schema {
-            Some(schema) => write!(f, "{schema}.{}", self.name),
-            None => f.write_str(&self.name),
-        }
     }
 }
 
@@ -201,96 +136,4 @@ impl Settings {
             None => Some(rule.default_severity),
         }
     }
-}
-
-/// Facts read from the live database. Everything is optional: an absent table is simply unknown.
-#[derive(Debug, Clone, Default)]
-pub struct Catalog {
-    /// Existing tables.
-    pub tables: Vec<CatalogTable>,
-    /// Existing enum types and their values.
-    pub enums: Vec<CatalogEnum>,
-    /// Objects created earlier in the same `up` run: findings about them drop to `info`.
-    pub created_in_run: BTreeSet<ObjectName>,
-}
-
-/// One existing table.
-#[derive(Debug, Clone)]
-pub struct CatalogTable {
-    /// The table's name.
-    pub name: ObjectName,
-    /// `pg_class.reltuples` or equivalent; negative means never analysed (unknown, not small).
-    pub estimated_rows: f64,
-    /// Its columns.
-    pub columns: Vec<CatalogColumn>,
-    /// Its indexes.
-    pub indexes: Vec<CatalogIndex>,
-    /// Its constraints.
-    pub constraints: Vec<CatalogConstraint>,
-}
-
-/// One column of an existing table.
-#[derive(Debug, Clone)]
-pub struct CatalogColumn {
-    /// Column name.
-    pub name: String,
-    /// Type as the server formats it (`character varying(20)`, `integer`, ...).
-    pub data_type: String,
-    /// Whether the column is `NOT NULL`.
-    pub not_null: bool,
-}
-
-/// One index of an existing table.
-#[derive(Debug, Clone)]
-pub struct CatalogIndex {
-    /// Index name (in the table's schema).
-    pub name: String,
-    /// Key columns, in order; expressions are left out.
-    pub columns: Vec<String>,
-    /// Unique index.
-    pub unique: bool,
-    /// Backs the primary key.
-    pub primary: bool,
-    /// `pg_index.indisvalid`.
-    pub valid: bool,
-}
-
-/// The kind of an existing constraint.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CatalogConstraintKind {
-    /// Primary key.
-    PrimaryKey,
-    /// Unique constraint.
-    Unique,
-    /// Check constraint; `not_null_column` is set when it is exactly `CHECK (col IS NOT NULL)`.
-    Check {
-        /// The column the check proves non-null, if that is all it says.
-        not_null_column: Option<String>,
-    },
-    /// Foreign key.
-    ForeignKey,
-    /// Exclusion constraint.
-    Exclusion,
-}
-
-/// One constraint of an existing table.
-#[derive(Debug, Clone)]
-pub struct CatalogConstraint {
-    /// Constraint name.
-    pub name: String,
-    /// What it constrains.
-    pub kind: CatalogConstraintKind,
-    /// Columns it covers.
-    pub columns: Vec<String>,
-    /// `pg_constraint.convalidated`.
-    pub validated: bool,
-}
-
-/// An existing enum type.
-#[derive(Debug, Clone)]
-pub struct CatalogEnum {
-    /// Type name.
-    pub name: ObjectName,
-    /// Labels in sort order.
-    pub values: Vec<String>,
 }

@@ -30,23 +30,21 @@
 //! print!("{}", report::render_human(&diagnostics, false));
 //! ```
 
-mod directives;
+mod allow;
 mod docs;
 mod engine;
 mod error;
 pub mod facts;
 mod input;
 mod ir;
-mod lexer;
 mod parse;
 pub mod registry;
 pub mod report;
 mod rules;
 mod schema;
-mod text;
 
 pub use docs::{explain, rules_markdown};
-pub use engine::{lint_directory, lint_one};
+pub use engine::{lint_directory, lint_one, lint_run};
 pub use error::SettingsError;
 pub use input::{
     Catalog, CatalogColumn, CatalogConstraint, CatalogConstraintKind, CatalogEnum, CatalogIndex,

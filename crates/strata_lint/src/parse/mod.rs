@@ -2,9 +2,10 @@
 
 use std::ops::Range;
 
+use strata_core::lexer::{TokenKind, tokens};
+
 use crate::input::Dialect;
 use crate::ir::Statement;
-use crate::lexer::{TokenKind, tokenize};
 
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
@@ -25,6 +26,10 @@ pub(crate) fn parse(
     match dialect {
         Dialect::Postgres => postgres::parse(sql),
         Dialect::Sqlite => Ok(sqlite::parse(sql)),
+        Dialect::MySql => Err(crate::error::ParseError {
+            offset: 0,
+            message: "the linter cannot read MySQL migrations yet".to_owned(),
+        }),
     }
 }
 
@@ -34,14 +39,15 @@ pub(crate) const MAX_IDENTIFIER_BYTES: usize = 63;
 /// Fills in what rules read from a statement's tokens rather than its AST: the string literals (unquoted)
 /// and the identifiers longer than [`MAX_IDENTIFIER_BYTES`] as written.
 pub(crate) fn read_tokens(statement: &mut Statement, text: &str, dialect: Dialect) {
-    for token in tokenize(text, dialect) {
-        let raw = &text[token.range];
+    for token in tokens(text, dialect) {
+        let raw = token.text(text);
         match token.kind {
-            TokenKind::Quoted if raw.starts_with('\'') => {
-                statement.string_literals.push(unquote(raw, '\''))
-            }
-            TokenKind::Quoted if raw.starts_with('"') && raw.len() > MAX_IDENTIFIER_BYTES + 2 => {
-                statement.long_identifiers.push(unquote(raw, '"'));
+            TokenKind::Quoted => {
+                if let Some(literal) = string_literal(raw) {
+                    statement.string_literals.push(unquote(literal, '\''));
+                } else if raw.starts_with('"') && raw.len() > MAX_IDENTIFIER_BYTES + 2 {
+                    statement.long_identifiers.push(unquote(raw, '"'));
+                }
             }
             TokenKind::Word if raw.len() > MAX_IDENTIFIER_BYTES => {
                 statement.long_identifiers.push(raw.to_owned())
@@ -49,6 +55,16 @@ pub(crate) fn read_tokens(statement: &mut Statement, text: &str, dialect: Dialec
             _ => {}
         }
     }
+}
+
+/// The quoted part of a string literal token: `'a'`, and also `E'a'`, `N'a'`, `X'a'` (the lexer keeps a
+/// one-letter prefix with its literal).
+fn string_literal(raw: &str) -> Option<&str> {
+    let unprefixed = match raw.as_bytes() {
+        [first, b'\'', ..] if first.is_ascii_alphabetic() => &raw[1..],
+        _ => raw,
+    };
+    unprefixed.starts_with('\'').then_some(unprefixed)
 }
 
 fn unquote(quoted: &str, quote: char) -> String {

@@ -5,6 +5,7 @@ use pg_query::protobuf::{
     self, AlterTableType, ConstrType, Node, NullTestType, ObjectType, ReindexObjectType,
     TransactionStmtKind,
 };
+use strata_core::lexer::{Token, TokenKind, tokens};
 
 use super::{ParsedStatement, read_tokens};
 use crate::error::ParseError;
@@ -15,7 +16,6 @@ use crate::ir::{
     ReindexTarget, Statement, StatementKind, TableConstraint, TransactionCommand, TypeName,
     Volatility,
 };
-use crate::lexer::{TokenKind, skip_trivia, tokenize};
 
 /// Parses a file. On a syntax error, the statement that fails is located by splitting the text with the
 /// tokenizer and parsing the pieces one by one (the parser's own message carries no position).
@@ -58,11 +58,9 @@ fn parser_message(error: &pg_query::Error) -> String {
 /// Byte offset of the first statement that does not parse on its own.
 fn failing_statement_offset(sql: &str) -> usize {
     let mut start = 0;
-    let tokens = tokenize(sql, Dialect::Postgres);
-    let ends = tokens
-        .iter()
+    let ends = tokens(sql, Dialect::Postgres)
         .filter(|t| t.kind == TokenKind::Semicolon)
-        .map(|t| t.range.start)
+        .map(|t| t.start)
         .chain([sql.len()]);
     for end in ends {
         let piece = &sql[start..end];
@@ -74,6 +72,14 @@ fn failing_statement_offset(sql: &str) -> usize {
         start = end + 1;
     }
     0
+}
+
+/// Byte offset of the first character at or after `from` that is neither whitespace nor part of a comment
+/// (or the text's end). Only the skipped trivia is lexed, so calling it once per statement stays linear.
+fn skip_trivia(sql: &str, from: usize) -> usize {
+    tokens(&sql[from..], Dialect::Postgres)
+        .find(Token::is_significant)
+        .map_or(sql.len(), |t| from + t.start)
 }
 
 fn name(range_var: &protobuf::RangeVar) -> ObjectName {
@@ -777,9 +783,8 @@ fn lower_do(do_stmt: &protobuf::DoStmt) -> StatementKind {
             StatementKind::Do { body, commits }
         }
         Err(_) => {
-            let commits = tokenize(&body_text, Dialect::Postgres).iter().any(|t| {
-                t.kind == TokenKind::Word
-                    && body_text[t.range.clone()].eq_ignore_ascii_case("commit")
+            let commits = tokens(&body_text, Dialect::Postgres).any(|t| {
+                t.kind == TokenKind::Word && t.text(&body_text).eq_ignore_ascii_case("commit")
             });
             StatementKind::Do {
                 body: Vec::new(),

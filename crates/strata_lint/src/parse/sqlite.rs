@@ -1,8 +1,10 @@
 //! SQLite front end: `sqlparser`'s `SQLiteDialect`, best effort.
 //!
-//! Statements are located by [`crate::lexer::split_sqlite`] (sqlparser's spans are incomplete) and parsed one
+//! Statements are located by [`split`] (sqlparser's spans are incomplete) and parsed one
 //! at a time, so a statement sqlparser cannot read (`PRAGMA foreign_keys = ON`) becomes
 //! [`StatementKind::Unparsed`] in its place instead of failing the file or shifting the line accounting.
+
+use std::ops::Range;
 
 use sqlparser::ast::{
     self, AlterTableOperation, BinaryOperator, ColumnOption, Expr, FromTable, ObjectNamePart,
@@ -10,6 +12,7 @@ use sqlparser::ast::{
 };
 use sqlparser::dialect::SQLiteDialect;
 use sqlparser::parser::Parser;
+use strata_core::lexer::{TokenKind, tokens};
 
 use super::{ParsedStatement, read_tokens};
 use crate::input::{Dialect, ObjectName};
@@ -17,11 +20,10 @@ use crate::ir::{
     AlterAction, AlterTable, ColumnDef, ConstraintKind, CreateIndex, CreateTable, DdlVerb, Dml,
     Statement, StatementKind, TableConstraint, TransactionCommand, TypeName, Volatility,
 };
-use crate::lexer::split_sqlite;
 
 /// Parses a file; never fails.
 pub(crate) fn parse(sql: &str) -> Vec<ParsedStatement> {
-    split_sqlite(sql)
+    split(sql)
         .into_iter()
         .map(|range| {
             let text = &sql[range.clone()];
@@ -35,6 +37,41 @@ pub(crate) fn parse(sql: &str) -> Vec<ParsedStatement> {
             ParsedStatement { range, statement }
         })
         .collect()
+}
+
+/// Splits SQLite text into statement ranges (first token to the end of the last token before `;`).
+///
+/// `CREATE TRIGGER ... BEGIN ...; ...; END;` is kept whole: inside a trigger body semicolons do not end the
+/// statement until the `END` that closes it.
+fn split(sql: &str) -> Vec<Range<usize>> {
+    let mut statements = Vec::new();
+    let mut current: Option<Range<usize>> = None;
+    let mut words: Vec<String> = Vec::new();
+    for token in tokens(sql, Dialect::Sqlite).filter(|t| t.is_significant()) {
+        if token.kind == TokenKind::Semicolon {
+            let in_trigger_body = is_trigger(&words)
+                && words.iter().any(|w| w == "begin")
+                && words.last().is_none_or(|w| w != "end");
+            if !in_trigger_body {
+                statements.extend(current.take());
+                words.clear();
+            }
+            continue;
+        }
+        if token.kind == TokenKind::Word {
+            words.push(token.text(sql).to_ascii_lowercase());
+        }
+        current = Some(match current {
+            Some(range) => range.start..token.end,
+            None => token.start..token.end,
+        });
+    }
+    statements.extend(current);
+    statements
+}
+
+fn is_trigger(words: &[String]) -> bool {
+    words.first().is_some_and(|w| w == "create") && words.iter().take(4).any(|w| w == "trigger")
 }
 
 /// `PRAGMA foreign_keys = ...` is ignored inside a transaction, so the runner runs such a file outside one.
@@ -331,6 +368,31 @@ fn collect_bounded_columns(expr: &Expr, out: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pieces(sql: &str) -> Vec<&str> {
+        split(sql).into_iter().map(|r| &sql[r]).collect()
+    }
+
+    #[test]
+    fn split_keeps_trigger_bodies_whole() {
+        let sql = "CREATE TABLE t (a); CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET a = 1; END; PRAGMA foreign_keys = ON";
+        assert_eq!(
+            pieces(sql),
+            [
+                "CREATE TABLE t (a)",
+                "CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET a = 1; END",
+                "PRAGMA foreign_keys = ON"
+            ]
+        );
+    }
+
+    #[test]
+    fn split_ignores_semicolons_in_strings_and_comments() {
+        assert_eq!(
+            pieces("INSERT INTO t VALUES ('a;b'); -- c;\nSELECT 1;"),
+            ["INSERT INTO t VALUES ('a;b')", "SELECT 1"]
+        );
+    }
 
     #[test]
     fn unparsable_statements_keep_their_place() {

@@ -1,11 +1,12 @@
 //! `syntax-error`: a PostgreSQL file the parser rejects. Strata refuses to run such a file, so the linter
 //! reports it as an error that cannot be allowed or lowered.
 
+use strata_core::LineIndex;
+
 use crate::error::ParseError;
 use crate::input::{Dialect, Migration, Settings};
 use crate::report::{Diagnostic, Severity};
 use crate::rules::{Category, Check, Lowering, Rule};
-use crate::text::LineIndex;
 
 pub(crate) const RULE: Rule = Rule {
     id: "syntax-error",
@@ -33,7 +34,7 @@ pub(crate) fn diagnostic(
     settings: &Settings,
 ) -> Diagnostic {
     let sql = migration.sql.as_str();
-    let position = lines.position(sql, error.offset);
+    let (line, column) = lines.line_char_col(sql, error.offset);
     let line_text = lines.line_text(sql, error.offset);
     let severity = settings
         .severity_of(&RULE)
@@ -43,8 +44,8 @@ pub(crate) fn diagnostic(
         rule: RULE.id,
         severity,
         file: migration.path.clone(),
-        line: position.line,
-        column: position.column,
+        line,
+        column,
         statement: line_text.trim().to_owned(),
         message: format!("the file does not parse: {error}"),
         help: RULE.help.to_owned(),

@@ -1,50 +1,8 @@
-//! Comments the linter obeys: execution directives in the file header and `strata:allow` suppressions.
+//! `strata:allow` suppressions: the comments that tell the linter a finding is accepted. (Execution
+//! directives are the runner's, read by `strata_core::directive`.)
 
-use crate::input::{Dialect, Directives};
-use crate::lexer::{Token, TokenKind, tokenize};
-
-/// Reads the execution directives: comments before the first statement.
-pub(crate) fn read_directives(sql: &str, dialect: Dialect) -> Directives {
-    let mut directives = Directives::default();
-    let tokens = tokenize(sql, dialect);
-    for (index, token) in tokens
-        .iter()
-        .take_while(|t| t.kind == TokenKind::Comment)
-        .enumerate()
-    {
-        let body = comment_body(&sql[token.range.clone()]);
-        if index == 0
-            && token.range.start == sql.len() - sql.trim_start_matches('\u{feff}').len()
-            && body == "no-transaction"
-        {
-            directives.no_transaction = true;
-        }
-        let Some(directive) = body.strip_prefix("strata:") else {
-            continue;
-        };
-        let word = directive.split_whitespace().next().unwrap_or_default();
-        match word {
-            "no-transaction" => directives.no_transaction = true,
-            "transaction" => directives.transaction = true,
-            "irreversible" => directives.irreversible = true,
-            "backfill" => directives.backfill = true,
-            _ => {}
-        }
-    }
-    directives
-}
-
-/// The text of a comment without its delimiters, trimmed.
-pub(crate) fn comment_body(comment: &str) -> &str {
-    let body = match comment.strip_prefix("--") {
-        Some(rest) => rest,
-        None => comment
-            .strip_prefix("/*")
-            .and_then(|c| c.strip_suffix("*/"))
-            .unwrap_or(comment),
-    };
-    body.trim()
-}
+use strata_core::directive::comment_body;
+use strata_core::lexer::{Token, TokenKind};
 
 /// Where an allow comment applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,11 +63,11 @@ pub(crate) fn allow_comments(sql: &str, tokens: &[Token]) -> Vec<AllowComment> {
         .iter()
         .filter(|t| t.kind == TokenKind::Comment)
         .filter_map(|t| {
-            let (scope, ids) = parse_allow(&sql[t.range.clone()])?;
+            let (scope, ids) = parse_allow(t.text(sql))?;
             Some(AllowComment {
                 scope,
                 ids,
-                range: t.range.clone(),
+                range: t.start..t.end,
             })
         })
         .collect()
@@ -118,22 +76,6 @@ pub(crate) fn allow_comments(sql: &str, tokens: &[Token]) -> Vec<AllowComment> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_header_directives_only_before_the_first_statement() {
-        let sql = "-- strata:no-transaction\n-- strata:irreversible\nSELECT 1;\n-- strata:backfill\nSELECT 2;";
-        let directives = read_directives(sql, Dialect::Postgres);
-        assert!(directives.no_transaction && directives.irreversible);
-        assert!(!directives.backfill && !directives.transaction);
-    }
-
-    #[test]
-    fn honours_sqlx_no_transaction_only_on_the_first_line() {
-        assert!(read_directives("-- no-transaction\nSELECT 1", Dialect::Postgres).no_transaction);
-        assert!(
-            !read_directives("-- x\n-- no-transaction\nSELECT 1", Dialect::Postgres).no_transaction
-        );
-    }
 
     #[test]
     fn allow_ids_are_comma_joined_and_the_reason_follows() {
