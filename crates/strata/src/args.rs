@@ -37,12 +37,25 @@ pub(crate) struct GlobalArgs {
     /// How long to wait for another run's migration lock, e.g. 60s
     #[arg(long, global = true, value_name = "DURATION")]
     pub(crate) lock_wait: Option<String>,
+    /// PostgreSQL: longest wait in a table's lock queue per attempt, e.g. 2s [default: 2s]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub(crate) lock_timeout: Option<String>,
+    /// PostgreSQL: total time for lock retries and waiting per migration [default: 30s]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub(crate) lock_retry_budget: Option<String>,
+    /// PostgreSQL: limit on any one statement, or `off` [default: off]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub(crate) statement_timeout: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
     Human,
     Json,
+    /// SARIF 2.1.0, for code-scanning UIs (`lint` only)
+    Sarif,
+    /// GitHub workflow annotations (`lint` only)
+    Github,
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,6 +92,48 @@ pub(crate) enum Command {
     Baseline { version: String },
     /// Settle a failed migration after fixing the database by hand
     Resolve(ResolveArgs),
+    /// On a scratch database, apply every migration up, down and up again, comparing schemas
+    Verify(VerifyArgs),
+    /// Compare the live schema with the one its applied migrations give (exit 1 on a difference)
+    Drift,
+    /// Schema snapshots
+    #[command(subcommand)]
+    Schema(SchemaCommand),
+    /// Check migrations for statements that lock, rewrite, break running code or lose data
+    Lint(LintArgs),
+    /// Show a lint rule's documentation
+    Explain {
+        /// The rule's id, e.g. index-not-concurrent
+        rule_id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LintArgs {
+    /// Migration files or directories [default: the pending migrations of the configured database]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Lint every migration of the directory, not only the pending ones
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// SQL dialect [default: the database URL's scheme; postgres when no database is configured]
+    #[arg(long, value_enum)]
+    pub(crate) dialect: Option<LintDialect>,
+    /// Target PostgreSQL major version [default: strata.toml, else the connected server, else 15]
+    #[arg(long, value_name = "N")]
+    pub(crate) pg_version: Option<u32>,
+    /// Read table sizes and existing objects from the configured PostgreSQL database
+    #[arg(long)]
+    pub(crate) catalog: bool,
+    /// Show infos too
+    #[arg(long, short)]
+    pub(crate) verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LintDialect {
+    Postgres,
+    Mysql,
+    Sqlite,
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +153,9 @@ pub(crate) struct UpArgs {
     /// Run although applied migrations have no file any more
     #[arg(long)]
     pub(crate) ignore_missing: bool,
+    /// Run although the linter found errors in the pending migrations (says what it let through)
+    #[arg(long)]
+    pub(crate) allow_unsafe: bool,
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +172,32 @@ pub(crate) struct DownArgs {
     /// Print every statement that would run, change nothing
     #[arg(long)]
     pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// Start checking at VERSION; earlier migrations are applied without checking
+    #[arg(long, value_name = "VERSION")]
+    pub(crate) from: Option<String>,
+    /// After a failure, go on checking later migrations from the failed one's up state
+    #[arg(long)]
+    pub(crate) keep_going: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SchemaCommand {
+    /// Write a deterministic text snapshot of the live schema
+    Dump(SchemaDumpArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SchemaDumpArgs {
+    /// Write to FILE instead of stdout
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// Include each object's owner
+    #[arg(long)]
+    pub(crate) owners: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+use strata_core::LockPolicy;
 
 use crate::args::GlobalArgs;
 use crate::error::CliError;
+use crate::lint::config::LintTable;
 
 /// The file `strata init` writes and every command looks for.
 pub(crate) const CONFIG_FILE: &str = "strata.toml";
@@ -23,8 +25,17 @@ pub(crate) const DEFAULT_DATABASE_URL: &str = "sqlite://strata.db";
 struct ConfigFile {
     database_url: Option<String>,
     dir: Option<PathBuf>,
+    /// A schema snapshot that `up`, `down` and `redo` keep up to date (relative to this file).
+    schema_file: Option<PathBuf>,
     out_of_order: Option<bool>,
     lock_wait: Option<String>,
+    lock_timeout: Option<String>,
+    statement_timeout: Option<String>,
+    lock_retry_budget: Option<String>,
+    lock_retries: Option<u32>,
+    /// `[lint]`: target version, small-table threshold, per-rule severities.
+    #[serde(default)]
+    lint: LintTable,
 }
 
 /// Where the database URL came from (paths in it resolve relative to `url_base`).
@@ -34,8 +45,14 @@ pub(crate) struct Settings {
     /// Directory that a relative `sqlite://` path resolves from.
     pub(crate) url_base: PathBuf,
     pub(crate) dir: PathBuf,
+    /// Where `up`, `down` and `redo` write the schema snapshot after a successful run.
+    pub(crate) schema_file: Option<PathBuf>,
     pub(crate) out_of_order: bool,
     pub(crate) lock_wait: Duration,
+    pub(crate) lock_policy: LockPolicy,
+    pub(crate) lint: LintTable,
+    /// The `strata.toml` in use, named by errors in its `[lint]` table.
+    pub(crate) config_file: Option<PathBuf>,
 }
 
 impl Settings {
@@ -70,19 +87,60 @@ impl Settings {
             (None, Some(dir)) => file_dir.join(dir),
             (None, None) => cwd.join("migrations"),
         };
-        let lock_wait = match global.lock_wait.as_deref().or(file.lock_wait.as_deref()) {
-            Some(text) => strata_core::directive::parse_duration("lock_wait", text)
-                .map_err(CliError::usage)?,
-            None => Duration::from_secs(60),
+        let lock_wait = duration("lock_wait", &global.lock_wait, &file.lock_wait)?
+            .unwrap_or(Duration::from_secs(60));
+        let defaults = LockPolicy::default();
+        let lock_policy = LockPolicy {
+            lock_timeout: duration("lock_timeout", &global.lock_timeout, &file.lock_timeout)?
+                .unwrap_or(defaults.lock_timeout),
+            retry_budget: duration(
+                "lock_retry_budget",
+                &global.lock_retry_budget,
+                &file.lock_retry_budget,
+            )?
+            .unwrap_or(defaults.retry_budget),
+            max_attempts: file.lock_retries.unwrap_or(defaults.max_attempts).max(1),
+            statement_timeout: match global
+                .statement_timeout
+                .as_ref()
+                .or(file.statement_timeout.as_ref())
+            {
+                Some(off) if off == "off" => None,
+                Some(_) => duration(
+                    "statement_timeout",
+                    &global.statement_timeout,
+                    &file.statement_timeout,
+                )?,
+                None => defaults.statement_timeout,
+            },
+            ..defaults
         };
         Ok(Settings {
             database_url,
             url_base,
             dir: relative_to(&dir, &cwd),
+            schema_file: file
+                .schema_file
+                .map(|path| relative_to(&file_dir.join(path), &cwd)),
             out_of_order: file.out_of_order.unwrap_or(false),
             lock_wait,
+            lock_policy,
+            lint: file.lint,
+            config_file: config_path,
         })
     }
+}
+
+/// A duration from the flag, else from `strata.toml` (`50ms`, `2s`, `1m`).
+fn duration(
+    name: &str,
+    flag: &Option<String>,
+    file: &Option<String>,
+) -> Result<Option<Duration>, CliError> {
+    flag.as_ref()
+        .or(file.as_ref())
+        .map(|text| strata_core::directive::parse_duration(name, text).map_err(CliError::usage))
+        .transpose()
 }
 
 fn find_upward(start: &Path, name: &str) -> Option<PathBuf> {
@@ -129,7 +187,15 @@ pub(crate) fn initial_config() -> String {
          out_of_order = false\n\
          \n\
          # How long `up` and `down` wait for another run's migration lock.\n\
-         lock_wait = \"60s\"\n"
+         lock_wait = \"60s\"\n\
+         \n\
+         # PostgreSQL: each attempt to take a table lock waits at most lock_timeout in the queue\n\
+         # (so the application never stalls behind a migration for longer); lock timeouts are\n\
+         # retried with backoff for up to lock_retry_budget per migration, lock_retries attempts.\n\
+         lock_timeout = \"2s\"\n\
+         lock_retry_budget = \"30s\"\n\
+         lock_retries = 10\n\
+         # statement_timeout = \"10m\"   # default off: index builds are long\n"
     )
 }
 

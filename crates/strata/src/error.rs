@@ -139,6 +139,7 @@ impl From<Error> for CliError {
                 error,
                 direction,
                 completed,
+                attempts,
                 ..
             } => {
                 let what = if *direction == strata_core::Direction::Down {
@@ -154,6 +155,20 @@ impl From<Error> for CliError {
                 );
                 cli.location = Some((path.clone(), *line));
                 cli.notes.push(format!("database error: {error}"));
+                if error.lock_not_available {
+                    cli.notes.push(format!(
+                        "gave up after {attempts} attempt{}: the lock was not free within lock_timeout \
+                         and the retry budget ran out",
+                        if *attempts == 1 { "" } else { "s" }
+                    ));
+                    cli.hint = Some(
+                        "the sessions named above hold the lock; let them finish (or end them), then run the command again"
+                            .into(),
+                    );
+                }
+                for blocker in &error.blockers {
+                    cli.notes.push(format!("blocked by {blocker}"));
+                }
                 if !completed.is_empty() {
                     let versions: Vec<String> = completed.iter().map(ToString::to_string).collect();
                     cli.notes.push(format!(

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::Dialect;
 use crate::history::{AppliedMigration, HistoryChange};
+use crate::locks::{Blocker, LockPolicy, TableLock};
 use crate::statement::{IndexBuild, Statement};
 
 /// An error reported by the database or the connection to it.
@@ -20,6 +21,10 @@ pub struct DriverError {
     pub hint: Option<String>,
     /// 1-based character position in the statement, when the database gives one.
     pub position: Option<u32>,
+    /// The statement gave up waiting for a lock (PostgreSQL `55P03`): worth retrying.
+    pub lock_not_available: bool,
+    /// Who held the lock the statement waited for, as last seen while it waited.
+    pub blockers: Vec<Blocker>,
 }
 
 impl DriverError {
@@ -30,6 +35,8 @@ impl DriverError {
             detail: None,
             hint: None,
             position: None,
+            lock_not_available: false,
+            blockers: Vec::new(),
         }
     }
 
@@ -136,6 +143,9 @@ pub enum IndexState {
     Invalid,
 }
 
+/// Called while a statement waits for other sessions, with them and the time waited so far.
+pub type WaitReport<'a> = &'a mut dyn FnMut(&[Blocker], Duration);
+
 /// A connection to one target database, able to run migrations and keep strata's history there.
 pub trait Driver {
     fn dialect(&self) -> Dialect;
@@ -145,6 +155,24 @@ pub trait Driver {
 
     /// SQL the driver runs on its session before any migration (shown by `--dry-run`).
     fn session_settings(&self) -> Vec<String>;
+
+    /// Bounds every later statement's lock waits by `policy`.
+    fn set_lock_policy(&mut self, policy: &LockPolicy);
+
+    /// SQL the driver runs right before a statement (`in_transaction`: at the start of the
+    /// migration's transaction), shown by `--dry-run`.
+    fn statement_settings(&self, statement: &Statement, in_transaction: bool) -> Vec<String>;
+
+    /// Sessions whose transaction is older than `min_age` and holds a lock conflicting with one
+    /// of `locks`: joining the lock queue behind them would stall the application.
+    fn conflicting_holders(
+        &mut self,
+        locks: &[TableLock],
+        min_age: Duration,
+    ) -> Result<Vec<Blocker>, DriverError>;
+
+    /// Indexes left invalid by failed or interrupted builds.
+    fn invalid_indexes(&mut self) -> Result<Vec<String>, DriverError>;
 
     /// Takes the migration lock that makes concurrent runs serialise, waiting at most `wait`
     /// and reporting the holder through `waiting` from time to time. Returns the last holder
@@ -169,10 +197,15 @@ pub trait Driver {
         &mut self,
         statements: &[Statement],
         change: &HistoryChange,
+        waiting: WaitReport,
     ) -> Result<TransactionOutcome, StatementFailure>;
 
     /// Runs one statement on its own, outside any transaction.
-    fn execute_alone(&mut self, statement: &Statement) -> Result<(), DriverError>;
+    fn execute_alone(
+        &mut self,
+        statement: &Statement,
+        waiting: WaitReport,
+    ) -> Result<(), DriverError>;
 
     /// Writes one history change in its own transaction.
     fn write_history(&mut self, change: &HistoryChange) -> Result<(), DriverError>;

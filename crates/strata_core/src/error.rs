@@ -55,6 +55,8 @@ pub enum Error {
         partial: bool,
         /// Migrations completed by this command before the failure.
         completed: Vec<Version>,
+        /// Attempts made (more than one when lock timeouts were retried).
+        attempts: u32,
     },
 
     #[error(

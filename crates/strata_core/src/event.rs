@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::driver::{IndexState, LockHolder};
+use crate::locks::Blocker;
 use crate::plan::Step;
 use crate::statement::IndexBuild;
 
@@ -30,6 +31,32 @@ pub enum Event<'a> {
     MigrationFinished { step: &'a Step, execution_ms: i64 },
     /// Another process applied (or reverted) this migration first; nothing was done.
     MigrationSkipped { step: &'a Step },
+    /// Old transactions hold locks the next statement conflicts with: strata waits for them
+    /// instead of queueing behind them (which would stall every reader and writer).
+    PreflightWaiting {
+        step: &'a Step,
+        blockers: &'a [Blocker],
+        waited: Duration,
+    },
+    /// A statement is waiting for other sessions (a `CONCURRENTLY` build waits for older
+    /// transactions, by design).
+    StatementWaiting {
+        step: &'a Step,
+        blockers: &'a [Blocker],
+        waited: Duration,
+    },
+    /// A lock was not available within `lock_timeout`; strata retries after `pause`.
+    LockRetry {
+        step: &'a Step,
+        attempt: u32,
+        pause: Duration,
+        blockers: &'a [Blocker],
+    },
+    /// An invalid index left by this run's failed build was dropped.
+    InvalidIndexDropped {
+        step: &'a Step,
+        index: &'a IndexBuild,
+    },
     /// Something worth knowing that does not stop the run.
     Warning { message: String },
 }

@@ -19,12 +19,15 @@ pub mod error;
 pub mod event;
 pub mod history;
 pub mod lexer;
+pub mod locks;
 pub mod migrator;
 pub mod plan;
+pub mod schema;
 pub mod source;
 pub mod statement;
 pub mod status;
 pub mod text;
+pub mod verify;
 pub mod version;
 
 pub use catalog::{
@@ -36,14 +39,20 @@ pub use dialect::Dialect;
 pub use directive::{BackfillOptions, Directives};
 pub use driver::{
     Driver, DriverError, IndexState, LockError, LockHolder, StatementFailure, TransactionOutcome,
+    WaitReport,
 };
 pub use error::Error;
 pub use event::Event;
 pub use history::{AppliedMigration, Direction, HistoryChange, RowState};
+pub use locks::{Blocker, LockMode, LockPolicy, TableLock};
 pub use migrator::{DownTarget, Migrator, Problem, Resolution, RunOptions, RunReport, StepResult};
 pub use plan::{ExecutionMode, Plan, Script, Step};
+pub use schema::{
+    Introspect, ObjectKind, SchemaDiff, SchemaDriver, SchemaSnapshot, SnapshotOptions,
+};
 pub use source::{Migration, MigrationFile, MigrationSet, SourceError};
 pub use statement::{IndexBuild, SplitError, Splitter, Statement, TransactionControl};
 pub use status::{MigrationState, MigrationStatus, compute_status};
 pub use text::LineIndex;
+pub use verify::{Verdict, Verification, Verifier, VerifyOptions, VerifyReport};
 pub use version::Version;

@@ -17,13 +17,14 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use crate::checksum::Checksum;
-use crate::driver::{Driver, IndexState, TransactionOutcome};
+use crate::driver::{Driver, DriverError, IndexState, TransactionOutcome};
 use crate::error::Error;
 use crate::event::Event;
 use crate::history::{AppliedMigration, Direction, HistoryChange, RowState};
+use crate::locks::{Blocker, LockPolicy, TableLock};
 use crate::plan::{ExecutionMode, Plan, Script, Step};
 use crate::source::{Migration, MigrationSet};
-use crate::statement::Splitter;
+use crate::statement::{Splitter, Statement};
 use crate::status::{MigrationState, MigrationStatus, compute_status};
 use crate::version::Version;
 
@@ -40,6 +41,8 @@ pub struct RunOptions {
     pub ignore_missing: bool,
     /// Recorded in the history as who applied each migration.
     pub applied_by: String,
+    /// How long table locks may be waited for, and how lock timeouts are retried.
+    pub lock_policy: LockPolicy,
 }
 
 impl Default for RunOptions {
@@ -50,6 +53,7 @@ impl Default for RunOptions {
             ignore_modified: false,
             ignore_missing: false,
             applied_by: format!("strata {}", env!("CARGO_PKG_VERSION")),
+            lock_policy: LockPolicy::default(),
         }
     }
 }
@@ -115,6 +119,7 @@ impl<'a> Migrator<'a> {
         options: RunOptions,
         events: &'a mut dyn FnMut(&Event),
     ) -> Self {
+        driver.set_lock_policy(&options.lock_policy);
         Migrator {
             driver,
             splitter,
@@ -178,7 +183,7 @@ impl<'a> Migrator<'a> {
             ));
         }
         plan.steps.extend(ups);
-        Ok(plan)
+        Ok(self.with_prologues(plan.steps))
     }
 
     /// Reverts the newest `steps` migrations and applies them again, under one lock.
@@ -387,6 +392,33 @@ impl<'a> Migrator<'a> {
             .ok_or_else(|| Error::UnknownVersion(version.to_string()))
     }
 
+    /// The plan for `steps`, with the settings the driver will issue before each of them.
+    fn with_prologues(&self, mut steps: Vec<Step>) -> Plan {
+        for step in &mut steps {
+            step.prologues = match step.script.mode {
+                ExecutionMode::Transaction => {
+                    let first = step
+                        .script
+                        .statements
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| Statement::plain("", 0, 1));
+                    vec![self.driver.statement_settings(&first, true)]
+                }
+                ExecutionMode::NoTransaction => step
+                    .script
+                    .statements
+                    .iter()
+                    .map(|s| self.driver.statement_settings(s, false))
+                    .collect(),
+            };
+        }
+        Plan {
+            steps,
+            session_settings: self.driver.session_settings(),
+        }
+    }
+
     fn up_plan(
         &self,
         history: &[AppliedMigration],
@@ -435,10 +467,7 @@ impl<'a> Migrator<'a> {
                 _ => {}
             }
         }
-        Ok(Plan {
-            steps,
-            session_settings: self.driver.session_settings(),
-        })
+        Ok(self.with_prologues(steps))
     }
 
     /// The step that continues a migration that stopped part-way, after checking that
@@ -569,10 +598,7 @@ impl<'a> Migrator<'a> {
         if !problems.is_empty() {
             return Err(Error::NotReversible(problems));
         }
-        Ok(Plan {
-            steps,
-            session_settings: self.driver.session_settings(),
-        })
+        Ok(self.with_prologues(steps))
     }
 
     fn execute(&mut self, plan: Plan) -> Result<RunReport, Error> {
@@ -631,7 +657,10 @@ impl<'a> Migrator<'a> {
         })
     }
 
-    /// Runs a whole file and its history change in one transaction.
+    /// Runs a whole file and its history change in one transaction. When a lock is not
+    /// available within `lock_timeout`, the whole transaction is retried with backoff, within
+    /// the retry budget; before each attempt, old transactions holding conflicting locks are
+    /// waited for outside the transaction (never inside it, holding earlier statements' locks).
     fn run_transactional(&mut self, step: &Step) -> Result<Option<i64>, Error> {
         let change = match step.direction {
             Direction::Up => {
@@ -648,13 +677,44 @@ impl<'a> Migrator<'a> {
             }
             Direction::Down => HistoryChange::Delete(step.version),
         };
-        match self
-            .driver
-            .run_in_transaction(&step.script.statements, &change)
-        {
-            Ok(TransactionOutcome::Committed { execution_ms }) => Ok(Some(execution_ms)),
-            Ok(TransactionOutcome::AlreadyDone) => Ok(None),
-            Err(failure) => Err(failed(step, failure.index, failure.error, false)),
+        let locks: Vec<TableLock> = step
+            .script
+            .statements
+            .iter()
+            .flat_map(|s| s.locks.iter().cloned())
+            .collect();
+        let deadline = Instant::now() + self.options.lock_policy.retry_budget;
+        let mut attempt = 1;
+        loop {
+            self.preflight(step, &locks, deadline)?;
+            let events = &mut *self.events;
+            let outcome = self.driver.run_in_transaction(
+                &step.script.statements,
+                &change,
+                &mut |blockers, waited| {
+                    events(&Event::StatementWaiting {
+                        step,
+                        blockers,
+                        waited,
+                    })
+                },
+            );
+            match outcome {
+                Ok(TransactionOutcome::Committed { execution_ms }) => {
+                    return Ok(Some(execution_ms));
+                }
+                Ok(TransactionOutcome::AlreadyDone) => return Ok(None),
+                Err(failure) => {
+                    if failure.error.lock_not_available
+                        && let Some(pause) = self.retry_pause(attempt, deadline)
+                    {
+                        self.announce_retry(step, attempt, pause, &failure.error.blockers);
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(failed(step, failure.index, failure.error, false, attempt));
+                }
+            }
         }
     }
 
@@ -662,6 +722,7 @@ impl<'a> Migrator<'a> {
     /// statement so that a failure or a crash can be resumed exactly where it stopped.
     fn run_statement_by_statement(&mut self, step: &Step) -> Result<Option<i64>, Error> {
         let started = Instant::now();
+        let deadline = started + self.options.lock_policy.retry_budget;
         let mut row = history_row(
             step.version,
             &step.name,
@@ -693,7 +754,7 @@ impl<'a> Migrator<'a> {
                 let state = self
                     .driver
                     .index_state(index_build)
-                    .map_err(|e| failed(step, Some(index), e, true))?;
+                    .map_err(|e| failed(step, Some(index), e, true, 1))?;
                 let resumed_here = step.resuming && index == step.resume_at;
                 if state == IndexState::Invalid || (state == IndexState::Valid && resumed_here) {
                     (self.events)(&Event::IndexLeftover {
@@ -704,20 +765,20 @@ impl<'a> Migrator<'a> {
                 }
                 match state {
                     IndexState::Valid if resumed_here => continue,
-                    IndexState::Invalid => {
-                        self.driver
-                            .drop_index(index_build)
-                            .map_err(|e| failed(step, Some(index), e, true))?;
-                    }
+                    IndexState::Invalid => self
+                        .driver
+                        .drop_index(index_build)
+                        .map_err(|e| failed(step, Some(index), e, true, 1))?,
                     _ => {}
                 }
             }
-            if let Err(error) = self.driver.execute_alone(statement) {
+            if let Err((error, attempts)) = self.execute_with_retries(step, statement, deadline) {
+                self.drop_invalid_leftover(step, statement);
                 row.state = RowState::Failed;
                 row.error = Some(error.to_string());
                 row.execution_ms = elapsed_ms(started);
                 self.write(&HistoryChange::Upsert(row))?;
-                return Err(failed(step, Some(index), error, true));
+                return Err(failed(step, Some(index), error, true, attempts));
             }
         }
         let execution_ms = elapsed_ms(started);
@@ -733,6 +794,153 @@ impl<'a> Migrator<'a> {
         }
         Ok(Some(execution_ms))
     }
+
+    /// One statement outside a transaction, retried like a transactional migration when its
+    /// lock is not available. Returns the error and the number of attempts made.
+    fn execute_with_retries(
+        &mut self,
+        step: &Step,
+        statement: &Statement,
+        deadline: Instant,
+    ) -> Result<(), (DriverError, u32)> {
+        let mut attempt = 1;
+        loop {
+            self.preflight(step, &statement.locks, deadline)
+                .map_err(|e| match e {
+                    Error::Driver { error, .. } => (error, attempt),
+                    other => (DriverError::new(other.to_string()), attempt),
+                })?;
+            let events = &mut *self.events;
+            let result = self
+                .driver
+                .execute_alone(statement, &mut |blockers, waited| {
+                    events(&Event::StatementWaiting {
+                        step,
+                        blockers,
+                        waited,
+                    });
+                });
+            match result {
+                Ok(()) => return Ok(()),
+                Err(error) => {
+                    if error.lock_not_available
+                        && let Some(pause) = self.retry_pause(attempt, deadline)
+                    {
+                        self.announce_retry(step, attempt, pause, &error.blockers);
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err((error, attempt));
+                }
+            }
+        }
+    }
+
+    /// A failed `CREATE INDEX CONCURRENTLY` leaves an INVALID index that slows every write and is
+    /// never used: drop it now rather than leave it for `IF NOT EXISTS` to keep.
+    fn drop_invalid_leftover(&mut self, step: &Step, statement: &Statement) {
+        let Some(index) = statement.index_build.as_ref().filter(|i| i.concurrent) else {
+            return;
+        };
+        if self.driver.index_state(index) == Ok(IndexState::Invalid) {
+            match self.driver.drop_index(index) {
+                Ok(()) => (self.events)(&Event::InvalidIndexDropped { step, index }),
+                Err(error) => (self.events)(&Event::Warning {
+                    message: format!(
+                        "could not drop the invalid index {} left by the failed build: {error}",
+                        index.name
+                    ),
+                }),
+            }
+        }
+    }
+
+    /// Waits while transactions older than `lock_timeout` hold locks that conflict with the
+    /// reads-or-writes-blocking `locks` the next attempt needs: queueing behind them would
+    /// stall every reader and writer of those tables for as long as they stay open. The wait is
+    /// bounded (`preflight_wait`, and the retry budget); then strata tries anyway, with the
+    /// short lock timeout.
+    fn preflight(
+        &mut self,
+        step: &Step,
+        locks: &[TableLock],
+        deadline: Instant,
+    ) -> Result<(), Error> {
+        let locks: Vec<TableLock> = locks
+            .iter()
+            .filter(|l| l.mode.blocks_reads_or_writes())
+            .cloned()
+            .collect();
+        if locks.is_empty() {
+            return Ok(());
+        }
+        let policy = self.options.lock_policy.clone();
+        let started = Instant::now();
+        let until = deadline.min(started + policy.preflight_wait);
+        let mut last_report: Option<Instant> = None;
+        loop {
+            let holders = self
+                .driver
+                .conflicting_holders(&locks, policy.lock_timeout)
+                .map_err(|error| Error::Driver {
+                    context: "checking for conflicting locks",
+                    error,
+                })?;
+            if holders.is_empty() || Instant::now() >= until {
+                return Ok(());
+            }
+            if last_report.is_none_or(|at| at.elapsed() >= REPORT_EVERY) {
+                (self.events)(&Event::PreflightWaiting {
+                    step,
+                    blockers: &holders,
+                    waited: started.elapsed(),
+                });
+                last_report = Some(Instant::now());
+            }
+            std::thread::sleep(PREFLIGHT_POLL);
+        }
+    }
+
+    /// The pause before attempt `attempt + 1`: exponential with jitter, or `None` when the
+    /// attempts or the budget are used up.
+    fn retry_pause(&self, attempt: u32, deadline: Instant) -> Option<Duration> {
+        let policy = &self.options.lock_policy;
+        if attempt >= policy.max_attempts {
+            return None;
+        }
+        let base = RETRY_FIRST_PAUSE
+            .saturating_mul(1 << attempt.min(6))
+            .min(RETRY_MAX_PAUSE);
+        let pause = base + base.mul_f64(jitter_fraction() / 2.0);
+        (Instant::now() + pause + policy.lock_timeout <= deadline).then_some(pause)
+    }
+
+    fn announce_retry(&mut self, step: &Step, attempt: u32, pause: Duration, blockers: &[Blocker]) {
+        (self.events)(&Event::LockRetry {
+            step,
+            attempt,
+            pause,
+            blockers,
+        });
+        std::thread::sleep(pause);
+    }
+}
+
+/// How often waiting is reported.
+const REPORT_EVERY: Duration = Duration::from_secs(2);
+const PREFLIGHT_POLL: Duration = Duration::from_millis(250);
+const RETRY_FIRST_PAUSE: Duration = Duration::from_millis(100);
+const RETRY_MAX_PAUSE: Duration = Duration::from_secs(5);
+
+/// A number in [0, 1) that differs between processes and calls, so that deployers retrying
+/// together do not retry in step.
+fn jitter_fraction() -> f64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mixed =
+        (u64::from(nanos) ^ u64::from(std::process::id())).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (mixed >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn check_order(
@@ -794,8 +1002,9 @@ fn history_row(
 fn failed(
     step: &Step,
     index: Option<usize>,
-    error: crate::driver::DriverError,
+    error: DriverError,
     partial: bool,
+    attempts: u32,
 ) -> Error {
     let line = index
         .and_then(|i| step.script.statements.get(i))
@@ -813,6 +1022,7 @@ fn failed(
         error,
         partial,
         completed: Vec::new(),
+        attempts,
     }
 }
 

@@ -145,6 +145,9 @@ pub struct Step {
     pub resume_at: usize,
     /// The migration stopped part-way before and continues at `resume_at`.
     pub resuming: bool,
+    /// SQL the driver runs first: at the start of the transaction (one entry), or before each
+    /// statement of a file run outside a transaction (one entry per statement).
+    pub prologues: Vec<Vec<String>>,
     /// The up file's checksum, recorded in the history.
     pub checksum: Checksum,
     pub down_checksum: Option<Checksum>,
@@ -160,6 +163,7 @@ impl Step {
             script,
             resume_at: 0,
             resuming: false,
+            prologues: Vec::new(),
             checksum: migration.up.checksum.clone(),
             down_checksum: migration.down.as_ref().map(|d| d.checksum.clone()),
         }

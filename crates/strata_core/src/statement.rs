@@ -3,6 +3,8 @@
 //! Splitting is dialect-specific (PostgreSQL uses its real parser), so drivers supply a
 //! [`Splitter`]; the core only consumes its output.
 
+use crate::locks::TableLock;
+
 /// Transaction control found in a file, which the runner must manage itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransactionControl {
@@ -41,6 +43,11 @@ pub struct Statement {
     pub rerun_safe: bool,
     /// The index it builds, if it is an index build.
     pub index_build: Option<IndexBuild>,
+    /// A `CONCURRENTLY` form: it waits for every older transaction in the database by design,
+    /// so it runs without a lock timeout.
+    pub concurrent: bool,
+    /// The table locks it takes that matter for waiting (preflight checks them).
+    pub locks: Vec<TableLock>,
 }
 
 impl Statement {
@@ -54,6 +61,8 @@ impl Statement {
             outside_transaction: false,
             rerun_safe: false,
             index_build: None,
+            concurrent: false,
+            locks: Vec::new(),
         }
     }
 }

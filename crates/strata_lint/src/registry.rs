@@ -88,11 +88,52 @@ pub fn find(id: &str) -> Option<&'static Rule> {
     RULES.iter().copied().find(|rule| rule.id == id)
 }
 
+/// Rule ids close to a mistyped `id`, closest first: those within a few edits of it, and those
+/// containing it or contained in it (`not-null` finds `set-not-null` and `drop-not-null`).
+pub fn similar(id: &str) -> Vec<&'static str> {
+    let wanted = id.to_ascii_lowercase();
+    let mut close: Vec<(usize, &'static str)> = RULES
+        .iter()
+        .filter_map(|rule| {
+            let distance = edit_distance(&wanted, rule.id);
+            let related =
+                wanted.len() >= 3 && (rule.id.contains(&wanted) || wanted.contains(rule.id));
+            (distance <= 3 || related).then_some((distance, rule.id))
+        })
+        .collect();
+    close.sort();
+    close.into_iter().map(|(_, id)| id).collect()
+}
+
+/// Levenshtein distance over bytes (rule ids are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, &ca) in a.as_bytes().iter().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
 
     use super::*;
+
+    #[test]
+    fn similar_ids_catch_typos_and_fragments() {
+        assert_eq!(similar("drop-tabel")[0], "drop-table");
+        assert_eq!(similar("index-not-concurent")[0], "index-not-concurrent");
+        let not_null = similar("not-null");
+        assert!(not_null.contains(&"set-not-null") && not_null.contains(&"drop-not-null"));
+        assert!(similar("completely-unrelated-words").is_empty());
+    }
     use crate::input::Dialect;
     use crate::rules::Check;
 

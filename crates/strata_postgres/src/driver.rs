@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use strata_core::{
-    AppliedMigration, Dialect, Driver, DriverError, HistoryChange, IndexBuild, IndexState,
-    LockError, LockHolder, Statement, StatementFailure, TransactionOutcome,
+    AppliedMigration, Blocker, Dialect, Driver, DriverError, HistoryChange, IndexBuild, IndexState,
+    LockError, LockHolder, LockPolicy, Statement, StatementFailure, TableLock, TransactionOutcome,
+    WaitReport,
 };
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
@@ -13,13 +14,17 @@ use tokio_postgres::{Client, SimpleQueryMessage};
 
 use crate::connect::{ConnectError, PgTarget, connect};
 use crate::errors::{driver_error, quote_ident};
-use crate::{history, lock};
+use crate::{history, lock, waits};
 
-/// Makes the server notice within a second that a killed strata process is gone, so its backend
-/// stops (and releases the migration lock) instead of finishing a long statement for nobody.
-/// The setting exists from PostgreSQL 14 on; older servers skip it.
-const SESSION_SETUP: &str = "SELECT set_config('client_connection_check_interval', '1s', false) \
-    WHERE current_setting('server_version_num')::int >= 140000";
+/// Prepares strata's session and returns its backend pid. `client_connection_check_interval`
+/// makes the server notice within a second that a killed strata process is gone, so its backend
+/// stops (and releases the migration lock) instead of finishing a long statement for nobody; it
+/// exists from PostgreSQL 14 on, older servers skip it. `idle_in_transaction_session_timeout`
+/// ends strata's own session should it ever sit in an open transaction.
+const SESSION_SETUP: &str = "SELECT pg_backend_pid(), \
+    set_config('idle_in_transaction_session_timeout', '60s', false), \
+    (SELECT set_config('client_connection_check_interval', '1s', false) \
+     WHERE current_setting('server_version_num')::int >= 140000)";
 
 /// A strata session on a PostgreSQL database.
 ///
@@ -29,7 +34,10 @@ pub struct PgDriver {
     runtime: Runtime,
     client: Option<Client>,
     connection: Option<JoinHandle<()>>,
-    target: String,
+    target: PgTarget,
+    /// strata's backend, whose waits the watcher looks at.
+    pid: i32,
+    policy: LockPolicy,
 }
 
 impl PgDriver {
@@ -43,28 +51,31 @@ impl PgDriver {
                 cause: e.to_string(),
             })?;
         let (client, connection) = runtime.block_on(connect(target))?;
-        runtime
-            .block_on(client.simple_query(SESSION_SETUP))
+        let pid: i32 = runtime
+            .block_on(client.query_one(SESSION_SETUP, &[]))
             .map_err(|e| ConnectError::Server {
                 target: target.redacted().to_owned(),
                 code: e.code().map(|c| c.code().to_owned()).unwrap_or_default(),
                 message: driver_error(&e).message,
-            })?;
+            })?
+            .get(0);
         Ok(PgDriver {
             runtime,
             client: Some(client),
             connection: Some(connection),
-            target: target.redacted().to_owned(),
+            target: target.clone(),
+            pid,
+            policy: LockPolicy::default(),
         })
     }
 
-    fn client(&self) -> &Client {
+    pub(crate) fn client(&self) -> &Client {
         self.client
             .as_ref()
             .expect("the client lives as long as the driver")
     }
 
-    fn block_on<F: Future>(&self, future: F) -> F::Output {
+    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
     }
 }
@@ -85,14 +96,62 @@ impl Driver for PgDriver {
     }
 
     fn target(&self) -> &str {
-        &self.target
+        self.target.redacted()
     }
 
     fn session_settings(&self) -> Vec<String> {
         vec![
             "SET application_name = 'strata'".into(),
             "SET client_connection_check_interval = '1s'".into(),
+            "SET idle_in_transaction_session_timeout = '60s'".into(),
         ]
+    }
+
+    fn set_lock_policy(&mut self, policy: &LockPolicy) {
+        self.policy = policy.clone();
+    }
+
+    /// Inside a migration's transaction, `SET LOCAL`, so that nothing leaks into later
+    /// migrations and every retry runs under the same limits. Outside a transaction, before each
+    /// statement; `CONCURRENTLY` statements get no lock timeout, since they wait for every older
+    /// transaction in the database by design (and would otherwise fail and retry forever).
+    fn statement_settings(&self, statement: &Statement, in_transaction: bool) -> Vec<String> {
+        let scope = if in_transaction { "SET LOCAL" } else { "SET" };
+        let lock_timeout = if statement.concurrent && !in_transaction {
+            Duration::ZERO
+        } else {
+            self.policy.lock_timeout
+        };
+        vec![
+            format!("{scope} lock_timeout = '{}ms'", lock_timeout.as_millis()),
+            format!(
+                "{scope} statement_timeout = '{}ms'",
+                self.policy
+                    .statement_timeout
+                    .unwrap_or(Duration::ZERO)
+                    .as_millis()
+            ),
+        ]
+    }
+
+    fn conflicting_holders(
+        &mut self,
+        locks: &[TableLock],
+        min_age: Duration,
+    ) -> Result<Vec<Blocker>, DriverError> {
+        self.block_on(waits::conflicting_holders(self.client(), locks, min_age))
+    }
+
+    fn invalid_indexes(&mut self) -> Result<Vec<String>, DriverError> {
+        let rows = self
+            .block_on(self.client().query(
+                "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_index i \
+                 JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE NOT i.indisvalid ORDER BY 1",
+                &[],
+            ))
+            .map_err(|e| driver_error(&e))?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
     }
 
     fn lock(
@@ -136,8 +195,18 @@ impl Driver for PgDriver {
         &mut self,
         statements: &[Statement],
         change: &HistoryChange,
+        waiting: WaitReport,
     ) -> Result<TransactionOutcome, StatementFailure> {
         let mut script = String::from("BEGIN;\n");
+        let first = statements
+            .first()
+            .cloned()
+            .unwrap_or_else(|| Statement::plain("", 0, 1));
+        let prologue = self.statement_settings(&first, true);
+        for setting in &prologue {
+            script.push_str(setting);
+            script.push_str(";\n");
+        }
         let mut starts = Vec::with_capacity(statements.len());
         for statement in statements {
             starts.push(script.chars().count());
@@ -150,7 +219,7 @@ impl Driver for PgDriver {
             ";\nSELECT (extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint;\nCOMMIT",
         );
         let client = self.client();
-        let outcome = self.block_on(async {
+        let run = async {
             let mut completed = 0usize;
             let mut execution_ms = 0;
             let stream = client.simple_query_raw(&script).await.map_err(|e| (0, e))?;
@@ -165,14 +234,19 @@ impl Driver for PgDriver {
                 }
             }
             Ok::<i64, (usize, tokio_postgres::Error)>(execution_ms)
-        });
+        };
+        let (outcome, blockers) =
+            self.block_on(waits::watched(run, &self.target, self.pid, waiting));
         match outcome {
             Ok(execution_ms) => Ok(TransactionOutcome::Committed { execution_ms }),
             Err((completed, error)) => {
                 let _ = self.block_on(client.batch_execute("ROLLBACK"));
-                // The first completed command is BEGIN; then one per statement.
-                let index = completed.checked_sub(1).filter(|&i| i < statements.len());
+                // BEGIN and the prologue's SETs complete first, then one command per statement.
+                let index = completed
+                    .checked_sub(1 + prologue.len())
+                    .filter(|&i| i < statements.len());
                 let mut error = driver_error(&error);
+                error.blockers = blockers;
                 if let (Some(index), Some(position)) = (index, error.position) {
                     let start = u32::try_from(starts[index]).unwrap_or(0);
                     error.position = position.checked_sub(start);
@@ -182,9 +256,28 @@ impl Driver for PgDriver {
         }
     }
 
-    fn execute_alone(&mut self, statement: &Statement) -> Result<(), DriverError> {
-        self.block_on(self.client().batch_execute(&statement.sql))
-            .map_err(|e| driver_error(&e))
+    /// Sends the statement's settings, then the statement alone: `CONCURRENTLY` statements
+    /// fail inside any transaction block, including a multi-statement query.
+    fn execute_alone(
+        &mut self,
+        statement: &Statement,
+        waiting: WaitReport,
+    ) -> Result<(), DriverError> {
+        let settings = self.statement_settings(statement, false).join(";\n");
+        let client = self.client();
+        self.block_on(client.batch_execute(&settings))
+            .map_err(|e| driver_error(&e))?;
+        let (result, blockers) = self.block_on(waits::watched(
+            client.batch_execute(&statement.sql),
+            &self.target,
+            self.pid,
+            waiting,
+        ));
+        result.map_err(|e| {
+            let mut error = driver_error(&e);
+            error.blockers = blockers;
+            error
+        })
     }
 
     fn write_history(&mut self, change: &HistoryChange) -> Result<(), DriverError> {
@@ -217,5 +310,9 @@ impl Driver for PgDriver {
                 .batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}")),
         )
         .map_err(|e| driver_error(&e))
+    }
+
+    fn catalog_reader(&mut self) -> Option<&mut dyn strata_core::CatalogReader> {
+        Some(self)
     }
 }

@@ -13,11 +13,14 @@ pub(crate) fn driver_error(error: &tokio_postgres::Error) -> DriverError {
             Some(ErrorPosition::Original(position)) => Some(*position),
             _ => None,
         };
-        return DriverError::new(db.message())
+        let mut driver_error = DriverError::new(db.message())
             .with_code(db.code().code())
             .with_detail(db.detail().map(String::from))
             .with_hint(db.hint().map(String::from))
             .with_position(position);
+        // 55P03: lock_timeout expired (or NOWAIT): the statement may succeed if tried again.
+        driver_error.lock_not_available = db.code().code() == "55P03";
+        return driver_error;
     }
     let mut message = error.to_string();
     let mut source = error.source();

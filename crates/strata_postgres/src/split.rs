@@ -8,6 +8,8 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::{AlterTableType, TransactionStmtKind};
 use strata_core::lexer::{TokenKind, tokenize};
+
+use crate::table_locks::table_locks;
 use strata_core::{
     Dialect, IndexBuild, LineIndex, SplitError, Splitter, Statement, TransactionControl,
 };
@@ -110,6 +112,7 @@ fn locate_parse_error(sql: &str, lines: &LineIndex, error: &pg_query::Error) -> 
 
 /// Records what the runner must know about a statement. Errors for statements strata refuses.
 fn classify(node: &NodeEnum, statement: &mut Statement) -> Result<(), String> {
+    statement.locks = table_locks(node);
     match node {
         NodeEnum::TransactionStmt(stmt) => {
             statement.transaction_control = Some(match TransactionStmtKind::try_from(stmt.kind) {
@@ -122,6 +125,7 @@ fn classify(node: &NodeEnum, statement: &mut Statement) -> Result<(), String> {
         }
         NodeEnum::IndexStmt(stmt) => {
             statement.outside_transaction = stmt.concurrent;
+            statement.concurrent = stmt.concurrent;
             statement.rerun_safe = stmt.if_not_exists;
             if !stmt.idxname.is_empty() {
                 let schema = stmt
@@ -138,12 +142,14 @@ fn classify(node: &NodeEnum, statement: &mut Statement) -> Result<(), String> {
         }
         NodeEnum::DropStmt(stmt) => {
             statement.outside_transaction = stmt.concurrent;
+            statement.concurrent = stmt.concurrent;
             statement.rerun_safe = stmt.missing_ok;
         }
         NodeEnum::ReindexStmt(stmt) => {
             statement.outside_transaction = stmt.params.iter().any(|param| {
                 matches!(&param.node, Some(NodeEnum::DefElem(def)) if def.defname == "concurrently")
             });
+            statement.concurrent = statement.outside_transaction;
             statement.rerun_safe = true;
         }
         NodeEnum::VacuumStmt(stmt) => {
@@ -160,6 +166,7 @@ fn classify(node: &NodeEnum, statement: &mut Statement) -> Result<(), String> {
                 let detach_concurrently = cmd.subtype == AlterTableType::AtDetachPartition as i32
                     && matches!(cmd.def.as_deref().and_then(|d| d.node.as_ref()), Some(NodeEnum::PartitionCmd(p)) if p.concurrent);
                 statement.outside_transaction |= detach_concurrently;
+                statement.concurrent |= detach_concurrently;
                 all_guarded &= cmd.missing_ok;
             }
             statement.rerun_safe = all_guarded && !stmt.cmds.is_empty();

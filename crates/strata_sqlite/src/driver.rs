@@ -4,8 +4,9 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use strata_core::{
-    AppliedMigration, Dialect, Driver, DriverError, HistoryChange, IndexBuild, IndexState,
-    LockError, LockHolder, RowState, Statement, StatementFailure, TransactionOutcome,
+    AppliedMigration, Blocker, Dialect, Driver, DriverError, HistoryChange, IndexBuild, IndexState,
+    LockError, LockHolder, LockPolicy, RowState, Statement, StatementFailure, TableLock,
+    TransactionOutcome, WaitReport,
 };
 
 use crate::errors::driver_error;
@@ -19,7 +20,7 @@ use crate::target::SqliteTarget;
 /// through SQLite's busy timeout) and re-reads the history row inside it: when two processes
 /// run `up` on one file, one waits and then skips what the other already applied.
 pub struct SqliteDriver {
-    conn: Connection,
+    pub(crate) conn: Connection,
     description: String,
 }
 
@@ -81,6 +82,27 @@ impl Driver for SqliteDriver {
         Vec::new()
     }
 
+    /// SQLite has no lock queue for a statement to stall others in: one writer at a time holds
+    /// the whole database, and the busy timeout already bounds the wait for it.
+    fn set_lock_policy(&mut self, _policy: &LockPolicy) {}
+
+    fn statement_settings(&self, _statement: &Statement, _in_transaction: bool) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn conflicting_holders(
+        &mut self,
+        _locks: &[TableLock],
+        _min_age: Duration,
+    ) -> Result<Vec<Blocker>, DriverError> {
+        Ok(Vec::new())
+    }
+
+    /// SQLite builds indexes atomically: none is ever left invalid.
+    fn invalid_indexes(&mut self) -> Result<Vec<String>, DriverError> {
+        Ok(Vec::new())
+    }
+
     fn lock(
         &mut self,
         wait: Duration,
@@ -109,6 +131,7 @@ impl Driver for SqliteDriver {
         &mut self,
         statements: &[Statement],
         change: &HistoryChange,
+        _waiting: WaitReport,
     ) -> Result<TransactionOutcome, StatementFailure> {
         let whole = |e: rusqlite::Error| StatementFailure {
             index: None,
@@ -147,7 +170,11 @@ impl Driver for SqliteDriver {
         Ok(TransactionOutcome::Committed { execution_ms })
     }
 
-    fn execute_alone(&mut self, statement: &Statement) -> Result<(), DriverError> {
+    fn execute_alone(
+        &mut self,
+        statement: &Statement,
+        _waiting: WaitReport,
+    ) -> Result<(), DriverError> {
         self.conn
             .execute_batch(&statement.sql)
             .map_err(|e| driver_error(&e))

@@ -3,20 +3,25 @@
 
 mod baseline;
 mod down;
+mod drift;
+mod explain;
 mod init;
+mod lint;
 mod new;
 mod redo;
 mod resolve;
+mod schema;
 mod status;
 mod up;
 mod validate;
+mod verify;
 
 use std::process::ExitCode;
 
 use serde_json::Value;
 use strata_core::{Dialect, Event, MigrationSet, Migrator, RunOptions, Version};
 
-use crate::args::{Cli, Command, Format};
+use crate::args::{Cli, Command, Format, SchemaCommand};
 use crate::config::Settings;
 use crate::database::{self, Database};
 use crate::error::CliError;
@@ -28,6 +33,15 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, CliError> {
     if let Command::Init = cli.command {
         return init::run(&cli.global);
     }
+    if let Command::Explain { rule_id } = &cli.command {
+        return explain::run(rule_id);
+    }
+    if matches!(format, Format::Sarif | Format::Github) && !matches!(cli.command, Command::Lint(_))
+    {
+        return Err(CliError::usage(
+            "--format sarif and --format github are lint reports; only `strata lint` takes them",
+        ));
+    }
     let context = Context {
         settings: Settings::resolve(&cli.global)?,
         format,
@@ -36,12 +50,23 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Init => unreachable!("handled above"),
         Command::New { name } => new::run(&context, &name.join(" ")),
         Command::Status { check } => status::run(&context, check),
-        Command::Up(args) => up::run(&context, &args),
-        Command::Down(args) => down::run(&context, &args),
-        Command::Redo { steps, dry_run } => redo::run(&context, steps, dry_run),
+        Command::Up(args) => {
+            schema::refresh_schema_file(&context, !args.dry_run, up::run(&context, &args))
+        }
+        Command::Down(args) => {
+            schema::refresh_schema_file(&context, !args.dry_run, down::run(&context, &args))
+        }
+        Command::Redo { steps, dry_run } => {
+            schema::refresh_schema_file(&context, !dry_run, redo::run(&context, steps, dry_run))
+        }
         Command::Validate => validate::run(&context),
         Command::Baseline { version } => baseline::run(&context, &version),
         Command::Resolve(args) => resolve::run(&context, &args),
+        Command::Lint(args) => lint::run(&context, &args),
+        Command::Verify(args) => verify::run(&context, &args),
+        Command::Drift => drift::run(&context),
+        Command::Schema(SchemaCommand::Dump(args)) => schema::dump(&context, &args),
+        Command::Explain { .. } => unreachable!("handled above"),
     }
 }
 
@@ -78,6 +103,7 @@ impl Context {
         RunOptions {
             lock_wait: self.settings.lock_wait,
             out_of_order: self.settings.out_of_order,
+            lock_policy: self.settings.lock_policy.clone(),
             applied_by: applied_by(),
             ..RunOptions::default()
         }

@@ -1,4 +1,4 @@
-//! `strata up [--to V] [--dry-run]`.
+//! `strata up [--to V] [--dry-run] [--allow-unsafe]`: lints the pending migrations, then applies them.
 
 use std::process::ExitCode;
 
@@ -7,6 +7,7 @@ use serde_json::json;
 use super::{Context, parse_version, with_migrator};
 use crate::args::UpArgs;
 use crate::error::CliError;
+use crate::lint::gate::{GateMode, LintGate};
 use crate::report::{plan_json, plan_text, status_json};
 
 pub(crate) fn run(context: &Context, args: &UpArgs) -> Result<ExitCode, CliError> {
@@ -16,20 +17,26 @@ pub(crate) fn run(context: &Context, args: &UpArgs) -> Result<ExitCode, CliError
     options.out_of_order |= args.out_of_order;
     options.ignore_modified = args.ignore_modified;
     options.ignore_missing = args.ignore_missing;
+    let mode = GateMode {
+        dry_run: args.dry_run,
+        allow_unsafe: args.allow_unsafe,
+    };
+    let lint = LintGate::check(context, &mut database, &set, target, mode)?;
     with_migrator(context, &mut database, &set, options, |migrator| {
         if args.dry_run {
             let plan = migrator.plan_up(target)?;
             if context.is_json() {
-                context.print_json(&plan_json(&plan));
+                context.print_json(&lint.annotate(plan_json(&plan)));
             } else {
                 print!("{}", plan_text(&plan));
             }
-            return Ok(ExitCode::SUCCESS);
+            return Ok(lint.dry_run_exit_code());
         }
         match migrator.up(target) {
             Ok(report) => {
                 if context.is_json() {
-                    context.print_json(&json!({"migrations": status_json(&report.touched)}));
+                    let document = json!({"migrations": status_json(&report.touched)});
+                    context.print_json(&lint.annotate(document));
                 } else {
                     let applied = report.steps.iter().filter(|s| s.performed).count();
                     match applied {

@@ -3,7 +3,7 @@
 use std::io::Write as _;
 
 use serde_json::json;
-use strata_core::{Direction, Event, IndexState};
+use strata_core::{Blocker, Direction, Event, IndexState};
 
 use crate::args::Format;
 
@@ -19,7 +19,8 @@ impl EventPrinter {
 
     pub(crate) fn print(&mut self, event: &Event) {
         match self.format {
-            Format::Human => self.human(event),
+            // SARIF and GitHub annotations are lint reports; run events stay readable text.
+            Format::Human | Format::Sarif | Format::Github => self.human(event),
             Format::Json => {
                 let line = json_event(event);
                 let _ = writeln!(std::io::stderr().lock(), "{line}");
@@ -69,6 +70,53 @@ impl EventPrinter {
                     step.label, step.name
                 );
             }
+            Event::PreflightWaiting {
+                step,
+                blockers,
+                waited,
+            } => {
+                eprintln!(
+                    "  {} {}: waiting ({:.1}s) for old transactions holding conflicting locks, \
+                     rather than queueing behind them:",
+                    step.label,
+                    step.name,
+                    waited.as_secs_f64()
+                );
+                print_blockers(blockers);
+            }
+            Event::StatementWaiting {
+                step,
+                blockers,
+                waited,
+            } => {
+                eprintln!(
+                    "  {} {}: still waiting after {:.0}s for:",
+                    step.label,
+                    step.name,
+                    waited.as_secs_f64()
+                );
+                print_blockers(blockers);
+            }
+            Event::LockRetry {
+                step,
+                attempt,
+                pause,
+                blockers,
+            } => {
+                eprintln!(
+                    "  {} {}: lock not available within lock_timeout (attempt {attempt}); retrying in {} ms",
+                    step.label,
+                    step.name,
+                    pause.as_millis()
+                );
+                print_blockers(blockers);
+            }
+            Event::InvalidIndexDropped { index, .. } => {
+                eprintln!(
+                    "  dropped the invalid index {} left by the failed build",
+                    index.name
+                );
+            }
             Event::Warning { message } => eprintln!("warning: {message}"),
             _ => {}
         }
@@ -97,7 +145,54 @@ fn json_event(event: &Event) -> serde_json::Value {
         Event::MigrationSkipped { step } => {
             json!({"event": "migration_skipped", "version": step.label, "direction": step.direction})
         }
+        Event::PreflightWaiting {
+            step,
+            blockers,
+            waited,
+        } => json!({
+            "event": "preflight_waiting", "version": step.label, "waited_ms": waited.as_millis(),
+            "blockers": blockers_json(blockers),
+        }),
+        Event::StatementWaiting {
+            step,
+            blockers,
+            waited,
+        } => json!({
+            "event": "statement_waiting", "version": step.label, "waited_ms": waited.as_millis(),
+            "blockers": blockers_json(blockers),
+        }),
+        Event::LockRetry {
+            step,
+            attempt,
+            pause,
+            blockers,
+        } => json!({
+            "event": "lock_retry", "version": step.label, "attempt": attempt, "pause_ms": pause.as_millis(),
+            "blockers": blockers_json(blockers),
+        }),
+        Event::InvalidIndexDropped { step, index } => json!({
+            "event": "invalid_index_dropped", "version": step.label, "index": index.name,
+        }),
         Event::Warning { message } => json!({"event": "warning", "message": message}),
         _ => json!({"event": "other"}),
     }
+}
+
+fn print_blockers(blockers: &[Blocker]) {
+    for blocker in blockers {
+        eprintln!("    {blocker}");
+    }
+}
+
+/// Blockers as JSON, for events and for errors.
+pub(crate) fn blockers_json(blockers: &[Blocker]) -> serde_json::Value {
+    blockers
+        .iter()
+        .map(|b| {
+            json!({
+                "pid": b.pid, "user": b.user, "application": b.application, "state": b.state,
+                "transaction_age_ms": b.transaction_age.map(|age| age.as_millis()), "query": b.query,
+            })
+        })
+        .collect()
 }

@@ -34,7 +34,22 @@ pub(crate) fn plan_text(plan: &Plan) -> String {
         if step.resuming {
             let _ = writeln!(out, "-- resuming at statement {}", step.resume_at + 1);
         }
-        for statement in step.statements_to_run() {
+        if step.script.mode == ExecutionMode::Transaction {
+            for setting in step.prologues.first().into_iter().flatten() {
+                let _ = writeln!(out, "{setting};");
+            }
+        }
+        for (index, statement) in step.statements_to_run().iter().enumerate() {
+            if step.script.mode == ExecutionMode::NoTransaction {
+                for setting in step
+                    .prologues
+                    .get(step.resume_at + index)
+                    .into_iter()
+                    .flatten()
+                {
+                    let _ = writeln!(out, "{setting};");
+                }
+            }
             let _ = writeln!(out, "-- {}:{}", step.script.path.display(), statement.line);
             let _ = writeln!(out, "{};", statement.sql);
         }
@@ -66,6 +81,7 @@ pub(crate) fn plan_json(plan: &Plan) -> Value {
                 "direction": step.direction,
                 "mode": step.script.mode,
                 "resume_at_statement": step.resuming.then_some(step.resume_at + 1),
+                "settings": step.prologues,
                 "statements": statements,
             })
         })

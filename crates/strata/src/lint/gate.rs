@@ -1,0 +1,146 @@
+//! The lint gate of `strata up`: pending migrations are linted before anything runs, and an
+//! error-level finding stops the run unless `--allow-unsafe` overrides it.
+//!
+//! On PostgreSQL the gate always reads the live catalog: locking findings on tables below
+//! `small_table_rows` drop to `info`, and so do findings about tables created earlier in the same
+//! run (nothing can be using a table that did not exist when the run began).
+
+use std::process::ExitCode;
+
+use serde_json::{Value, json};
+use strata_core::{MigrationSet, Version};
+use strata_lint::{Diagnostic, Severity, Summary, lint_run, report};
+
+use super::{ByHistory, event_json, read_server, with_diagnostics};
+use crate::args::Format;
+use crate::commands::Context;
+use crate::database::Database;
+use crate::error::CliError;
+
+/// What the gate found, kept to be reported with the run's result.
+pub(crate) struct LintGate {
+    diagnostics: Vec<Diagnostic>,
+    errors: usize,
+}
+
+/// How `up` uses the gate.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GateMode {
+    /// `--dry-run`: report what would stop the run, stop nothing.
+    pub(crate) dry_run: bool,
+    /// `--allow-unsafe`: run despite error-level findings, saying so.
+    pub(crate) allow_unsafe: bool,
+}
+
+impl LintGate {
+    /// Lints what `up` to `target` would run. Prints the findings (human: stderr); returns an
+    /// error (exit 1, nothing applied) when one is an error and neither mode lets it through.
+    pub(crate) fn check(
+        context: &Context,
+        database: &mut Database,
+        set: &MigrationSet,
+        target: Option<Version>,
+        mode: GateMode,
+    ) -> Result<LintGate, CliError> {
+        let config_file = context.settings.config_file.as_deref();
+        let mut settings = context.settings.lint.to_settings(config_file)?;
+        let history = database
+            .driver
+            .read_history()
+            .map_err(|e| CliError::failed(format!("cannot read the migration history: {e}")))?;
+        let ByHistory { applied, pending } = ByHistory::new(set, &history, target);
+        let diagnostics = match database.driver.catalog_reader() {
+            Some(reader) => {
+                let version_given = context.settings.lint.pg_version().is_some();
+                let catalog = read_server(reader, &mut settings, version_given, true)?;
+                lint_run(&[], &pending, &settings, catalog.as_ref())
+            }
+            None => lint_run(&applied, &pending, &settings, None),
+        };
+        let gate = LintGate {
+            errors: Summary::of(&diagnostics).errors,
+            diagnostics,
+        };
+        gate.print(context.format);
+        if gate.errors == 0 {
+            return Ok(gate);
+        }
+        if mode.dry_run {
+            if context.format != Format::Json {
+                eprintln!(
+                    "note: `strata up` would stop here: {}; --dry-run changes nothing",
+                    gate.errors_found()
+                );
+            }
+            return Ok(gate);
+        }
+        if mode.allow_unsafe {
+            gate.announce_override(context.format);
+            return Ok(gate);
+        }
+        Err(gate.stop())
+    }
+
+    /// `--format json`: the run's document with the findings added.
+    pub(crate) fn annotate(&self, document: Value) -> Value {
+        with_diagnostics(document, &self.diagnostics)
+    }
+
+    /// `up --dry-run` exits 1 when the real run would be stopped by the linter.
+    pub(crate) fn dry_run_exit_code(&self) -> ExitCode {
+        if self.errors == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    }
+
+    fn print(&self, format: Format) {
+        let shown = self.diagnostics.iter().any(|d| d.severity > Severity::Info);
+        if format != Format::Json && shown {
+            eprint!("{}", report::render_human(&self.diagnostics, false));
+        }
+    }
+
+    fn announce_override(&self, format: Format) {
+        let errors: Vec<&Diagnostic> = self
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .collect();
+        if format == Format::Json {
+            let let_through: Vec<Diagnostic> = errors.into_iter().cloned().collect();
+            eprintln!("{}", event_json("lint_overridden", &let_through));
+            return;
+        }
+        eprintln!(
+            "warning: --allow-unsafe: running despite {} lint error{}:",
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" }
+        );
+        for diagnostic in errors {
+            eprintln!(
+                "  {} at {}:{}",
+                diagnostic.rule, diagnostic.file, diagnostic.line
+            );
+        }
+    }
+
+    fn errors_found(&self) -> String {
+        let plural = if self.errors == 1 { "" } else { "s" };
+        format!(
+            "lint found {} error{plural} in the pending migrations",
+            self.errors
+        )
+    }
+
+    fn stop(&self) -> CliError {
+        CliError::failed(format!("{}; nothing was applied", self.errors_found()))
+            .with_hint(
+                "fix the migration, or allow the finding with `-- strata:allow <rule-id> <reason>` \
+             above the statement, or set the rule's severity in strata.toml [lint.rules]; \
+             `strata up --allow-unsafe` runs anyway",
+            )
+            .with_document(self.annotate(json!({"migrations": []})))
+    }
+}

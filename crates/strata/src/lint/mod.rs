@@ -1,0 +1,110 @@
+//! The linter inside the CLI: which migrations `strata lint` and `strata up` look at, with which
+//! context, settings and live catalog, and how the findings are shown. The rules themselves live in
+//! `strata_lint`; this module only feeds them what the CLI knows.
+
+pub(crate) mod config;
+pub(crate) mod gate;
+
+use serde_json::{Value, json};
+use strata_core::{
+    AppliedMigration, CatalogReader, Dialect, MigrationSet, MigrationState, Version, compute_status,
+};
+use strata_lint::{Catalog, Diagnostic, Migration, Settings, Summary};
+
+use crate::error::CliError;
+
+/// A migration of a directory as the linter reads it: its up file, and whether it has a down.
+pub(crate) fn up_file(migration: &strata_core::Migration, dialect: Dialect) -> Migration {
+    Migration::new(
+        migration.up.path.display().to_string(),
+        migration.up.sql.clone(),
+        dialect,
+    )
+    .with_down(migration.down.is_some())
+}
+
+/// The migrations of `set` the history shows applied (context for the linter), and those an
+/// `up` to `target` would run: pending ones, and a failed one it would resume.
+pub(crate) struct ByHistory {
+    pub(crate) applied: Vec<Migration>,
+    pub(crate) pending: Vec<Migration>,
+}
+
+impl ByHistory {
+    pub(crate) fn new(
+        set: &MigrationSet,
+        history: &[AppliedMigration],
+        target: Option<Version>,
+    ) -> ByHistory {
+        let states = compute_status(set, history);
+        let mut applied = Vec::new();
+        let mut pending = Vec::new();
+        for migration in &set.migrations {
+            let state = states
+                .iter()
+                .find(|s| s.version == migration.version)
+                .map_or(MigrationState::Pending, |s| s.state);
+            match state {
+                MigrationState::Applied | MigrationState::Modified => {
+                    applied.push(up_file(migration, set.dialect));
+                }
+                MigrationState::Pending | MigrationState::Failed
+                    if target.is_none_or(|t| migration.version <= t) =>
+                {
+                    pending.push(up_file(migration, set.dialect));
+                }
+                _ => {}
+            }
+        }
+        ByHistory { applied, pending }
+    }
+}
+
+/// Completes `settings` from the connected server: its major version unless `--pg-version` or
+/// `strata.toml` gave one, and its catalog when `with_catalog`.
+pub(crate) fn read_server(
+    reader: &mut dyn CatalogReader,
+    settings: &mut Settings,
+    version_given: bool,
+    with_catalog: bool,
+) -> Result<Option<Catalog>, CliError> {
+    let failed = |what: &str, e: strata_core::DriverError| {
+        CliError::failed(format!("cannot read the {what} for linting: {e}"))
+    };
+    if !version_given {
+        settings.postgres_version = reader
+            .server_major_version()
+            .map_err(|e| failed("server version", e))?;
+    }
+    with_catalog
+        .then(|| reader.read_catalog().map_err(|e| failed("catalog", e)))
+        .transpose()
+}
+
+/// The `diagnostics` and `summary` members of a JSON document (`lint`, and `up` stopped by lint).
+pub(crate) fn json_members(diagnostics: &[Diagnostic]) -> (Value, Value) {
+    (
+        serde_json::to_value(diagnostics).expect("diagnostics serialise"),
+        serde_json::to_value(Summary::of(diagnostics)).expect("a summary serialises"),
+    )
+}
+
+/// `{"diagnostics": [...], "summary": {...}}` merged into `document`.
+pub(crate) fn with_diagnostics(mut document: Value, diagnostics: &[Diagnostic]) -> Value {
+    let (list, summary) = json_members(diagnostics);
+    document["diagnostics"] = list;
+    document["summary"] = summary;
+    document
+}
+
+/// The usage error for a dialect the linter cannot read yet.
+pub(crate) fn mysql_not_supported() -> CliError {
+    CliError::usage("linting MySQL and MariaDB migrations is not supported yet")
+        .with_hint("lint with --dialect postgres or --dialect sqlite")
+}
+
+/// A JSON event line for stderr (the shape of the run events).
+pub(crate) fn event_json(event: &str, diagnostics: &[Diagnostic]) -> Value {
+    let (list, summary) = json_members(diagnostics);
+    json!({"event": event, "summary": summary, "diagnostics": list})
+}
