@@ -1,16 +1,19 @@
 //! Picks the driver for a database URL. The only place in the CLI that knows which databases
-//! exist; everything else talks to `dyn Driver`.
+//! exist; everything else talks to `dyn Driver` (`dyn SchemaDriver` where the schema is read).
 
-use strata_core::{Dialect, Driver, Splitter};
-use strata_postgres::{ConnectError, PgDriver, PgSplitter, PgTarget};
+use strata_core::{Dialect, DriverError, SchemaDriver, Splitter};
+use strata_postgres::{
+    ConnectError, PgDriver, PgSplitter, PgTarget, ScratchDatabase, ScratchError,
+};
 use strata_sqlite::{SqliteDriver, SqliteSplitter, SqliteTarget};
 
 use crate::config::Settings;
 use crate::error::CliError;
+use crate::interrupt::{CleanupOnInterrupt, on_interrupt};
 
 /// An open connection with the splitter for its dialect.
 pub(crate) struct Database {
-    pub(crate) driver: Box<dyn Driver>,
+    pub(crate) driver: Box<dyn SchemaDriver>,
     pub(crate) splitter: Box<dyn Splitter>,
 }
 
@@ -42,7 +45,7 @@ pub(crate) fn splitter_for(dialect: Dialect) -> Result<Box<dyn Splitter>, CliErr
 pub(crate) fn open(settings: &Settings) -> Result<Database, CliError> {
     let url = &settings.database_url;
     let dialect = dialect_of(url)?;
-    let driver: Box<dyn Driver> = match dialect {
+    let driver: Box<dyn SchemaDriver> = match dialect {
         Dialect::Postgres => {
             let target = PgTarget::parse(url).map_err(connect_error)?;
             Box::new(PgDriver::connect(&target).map_err(connect_error)?)
@@ -50,21 +53,84 @@ pub(crate) fn open(settings: &Settings) -> Result<Database, CliError> {
         Dialect::Sqlite => {
             let target = SqliteTarget::parse(url, &settings.url_base)
                 .map_err(|e| CliError::usage(format!("{e}: {}", redact_url(url))))?;
-            let driver = SqliteDriver::open(&target).map_err(|e| {
-                let hint = e.hint.clone();
-                let cli = CliError::failed(e.message);
-                match hint {
-                    Some(hint) => cli.with_hint(hint),
-                    None => cli,
-                }
-            })?;
-            Box::new(driver)
+            Box::new(SqliteDriver::open(&target).map_err(sqlite_open_error)?)
         }
         Dialect::MySql => return Err(mysql_unsupported()),
     };
     Ok(Database {
         driver,
         splitter: splitter_for(dialect)?,
+    })
+}
+
+fn sqlite_open_error(error: DriverError) -> CliError {
+    let hint = error.hint.clone();
+    let cli = CliError::failed(error.message);
+    match hint {
+        Some(hint) => cli.with_hint(hint),
+        None => cli,
+    }
+}
+
+/// A throw-away database of the configured kind, for `verify` and `drift`: on PostgreSQL a new
+/// database on the same server, on SQLite a file in a temporary directory. It is removed when
+/// this is dropped (on success, on failure, while unwinding a panic) and on Ctrl-C.
+pub(crate) struct Scratch {
+    pub(crate) database: Database,
+    /// The scratch `ScratchDatabase` or temporary directory, kept for its `Drop`: dropped after
+    /// the connection above, before the interrupt guard below.
+    _storage: Box<dyn std::any::Any>,
+    _cleanup: CleanupOnInterrupt,
+}
+
+/// Creates an empty scratch database next to the configured one and connects to it.
+pub(crate) fn open_scratch(settings: &Settings) -> Result<Scratch, CliError> {
+    let dialect = dialect_of(&settings.database_url)?;
+    let (driver, storage, cleanup): (Box<dyn SchemaDriver>, Box<dyn std::any::Any>, _) =
+        match dialect {
+            Dialect::Postgres => {
+                let server = PgTarget::parse(&settings.database_url).map_err(connect_error)?;
+                let scratch = ScratchDatabase::create(&server).map_err(|error| match error {
+                    ScratchError::Connect(error) => connect_error(error),
+                    create @ ScratchError::Create { .. } => CliError::failed(create.to_string())
+                        .with_hint("verify and drift need a user with the CREATEDB privilege"),
+                })?;
+                let cleanup = on_interrupt(scratch.dropper());
+                let driver = scratch.connect().map_err(connect_error)?;
+                (
+                    Box::new(driver) as Box<dyn SchemaDriver>,
+                    Box::new(scratch),
+                    cleanup,
+                )
+            }
+            Dialect::Sqlite => {
+                let dir = tempfile::Builder::new()
+                    .prefix("strata_verify_")
+                    .tempdir()
+                    .map_err(|e| {
+                        CliError::failed(format!("cannot create a scratch directory: {e}"))
+                    })?;
+                let path = dir.path().to_owned();
+                let cleanup = on_interrupt(move || {
+                    let _ = std::fs::remove_dir_all(path);
+                });
+                let target = SqliteTarget::File(dir.path().join("scratch.db"));
+                let driver = SqliteDriver::open(&target).map_err(sqlite_open_error)?;
+                (
+                    Box::new(driver) as Box<dyn SchemaDriver>,
+                    Box::new(dir),
+                    cleanup,
+                )
+            }
+            Dialect::MySql => return Err(mysql_unsupported()),
+        };
+    Ok(Scratch {
+        database: Database {
+            driver,
+            splitter: splitter_for(dialect)?,
+        },
+        _storage: storage,
+        _cleanup: cleanup,
     })
 }
 

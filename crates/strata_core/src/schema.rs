@@ -191,6 +191,8 @@ fn write_attribute(out: &mut String, indent: &str, key: &str, value: &str) {
         for line in value.lines() {
             let _ = writeln!(out, "{indent}    {}", line.trim_end());
         }
+    } else if value.is_empty() {
+        let _ = writeln!(out, "{indent}{key}");
     } else {
         let _ = writeln!(out, "{indent}{key}: {value}");
     }
@@ -208,6 +210,8 @@ fn compare_objects(
         .keys()
         .chain(found.attributes.keys())
         .collect();
+    let differences_before = diff.differences.len();
+    let notes_before = diff.notes.len();
     for key in keys {
         let before = expected.attributes.get(key);
         let after = found.attributes.get(key);
@@ -242,6 +246,11 @@ fn compare_objects(
             }
             diff.differences.push(difference);
         }
+    }
+    // An object that differs anyway needs no notes (a column added or dropped also changes
+    // the column order; saying so adds nothing).
+    if diff.differences.len() > differences_before {
+        diff.notes.truncate(notes_before);
     }
 }
 
@@ -370,18 +379,10 @@ impl fmt::Display for Difference {
                     )?;
                 }
                 (Some(expected), None) => {
-                    write!(
-                        f,
-                        "~ {object}: missing {attribute} ({})",
-                        first_line(expected)
-                    )?;
+                    write!(f, "~ {object}: missing {attribute}{}", first_line(expected))?;
                 }
                 (None, Some(found)) => {
-                    write!(
-                        f,
-                        "~ {object}: unexpected {attribute} ({})",
-                        first_line(found)
-                    )?;
+                    write!(f, "~ {object}: unexpected {attribute}{}", first_line(found))?;
                 }
                 (None, None) => write!(f, "~ {object}: {attribute}")?,
             },
@@ -393,8 +394,13 @@ impl fmt::Display for Difference {
     }
 }
 
-fn first_line(value: &str) -> &str {
-    value.lines().next().unwrap_or_default()
+/// ` (first line of the value)`, or nothing for an attribute that is only a name.
+fn first_line(value: &str) -> String {
+    value
+        .lines()
+        .next()
+        .map(|line| format!(" ({line})"))
+        .unwrap_or_default()
 }
 
 /// SQL text in one canonical form, for catalogs that store it as the author wrote it (SQLite's

@@ -5,11 +5,13 @@
 //! - [`SqliteSplitter`] cuts files into statements the way the `sqlite3` shell does, and rejects
 //!   files SQLite's parser cannot read before anything runs;
 //! - [`SqliteDriver`] runs migrations, keeps the history table, and serialises concurrent runs
-//!   with `BEGIN IMMEDIATE` and a busy timeout.
+//!   with `BEGIN IMMEDIATE` and a busy timeout; it also reads its schema (`introspect`) for
+//!   `verify`, `drift` and `schema dump`.
 
 mod driver;
 mod errors;
 mod history;
+mod introspect;
 mod split;
 mod target;
 

@@ -4,7 +4,11 @@
 mod events;
 mod plan;
 mod status;
+mod verify;
 
 pub(crate) use events::EventPrinter;
 pub(crate) use plan::{plan_json, plan_text};
 pub(crate) use status::{status_json, status_table};
+pub(crate) use verify::{
+    differences_json, differences_text, summary_text, verification_text, verify_json,
+};
