@@ -52,8 +52,10 @@ fn start_watcher() {
                 _ = terminate.recv() => {}
             }
         });
-        let cleanup = CLEANUP.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(cleanup) = cleanup {
+        // Held until the process exits: a main thread that finishes meanwhile blocks in the
+        // guard's drop instead of exiting with its own code half-way through the cleanup.
+        let mut slot = CLEANUP.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(cleanup) = slot.take() {
             eprintln!("interrupted: dropping the scratch database");
             cleanup();
         }

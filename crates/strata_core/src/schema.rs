@@ -404,25 +404,33 @@ fn first_line(value: &str) -> String {
 }
 
 /// SQL text in one canonical form, for catalogs that store it as the author wrote it (SQLite's
-/// `sqlite_master.sql`): comments dropped, one space between tokens (none inside parentheses,
-/// before a comma or around a dot), unquoted words and simple quoted identifiers lower-cased.
+/// `sqlite_master.sql`): comments and a final `;` dropped, one space between tokens (none
+/// inside parentheses, before a comma or `;`, or around a dot), unquoted words and simple
+/// quoted identifiers lower-cased.
 /// The same definition written two ways gives the same text.
 pub fn normalize_sql(source: &str, dialect: Dialect) -> String {
     let mut out = String::with_capacity(source.len());
     let mut previous: Option<String> = None;
-    for token in tokenize(source, dialect) {
-        if !token.is_significant() || token.kind == TokenKind::Semicolon {
-            continue;
-        }
+    let mut tokens: Vec<_> = tokenize(source, dialect)
+        .into_iter()
+        .filter(|token| token.is_significant())
+        .collect();
+    while tokens
+        .last()
+        .is_some_and(|token| token.kind == TokenKind::Semicolon)
+    {
+        tokens.pop();
+    }
+    for token in tokens {
         let raw = token.text(source);
         let text = match token.kind {
             TokenKind::Word => raw.to_ascii_lowercase(),
             TokenKind::Quoted => simple_identifier(raw).unwrap_or_else(|| raw.to_owned()),
             _ => raw.to_owned(),
         };
-        let glued = previous
-            .as_deref()
-            .is_some_and(|p| p == "(" || p == "." || text == ")" || text == "," || text == ".");
+        let glued = previous.as_deref().is_some_and(|p| {
+            p == "(" || p == "." || matches!(text.as_str(), ")" | "," | "." | ";")
+        });
         if previous.is_some() && !glued {
             out.push(' ');
         }
