@@ -454,7 +454,7 @@ fn ctrl_c_drops_the_scratch_database_on_postgres() {
     project
         .migration("1_slow.up.sql", "SELECT pg_sleep(60);")
         .migration("1_slow.down.sql", "SELECT 1;");
-    let mut child = project_command(&project, &["verify"])
+    let child = project_command(&project, &["verify"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

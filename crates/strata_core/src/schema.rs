@@ -188,7 +188,7 @@ impl SchemaSnapshot {
 fn write_attribute(out: &mut String, indent: &str, key: &str, value: &str) {
     if value.contains('\n') {
         let _ = writeln!(out, "{indent}{key}:");
-        for line in value.lines() {
+        for line in value.split('\n') {
             let _ = writeln!(out, "{indent}    {}", line.trim_end());
         }
     } else if value.is_empty() {
@@ -397,7 +397,7 @@ impl fmt::Display for Difference {
 /// ` (first line of the value)`, or nothing for an attribute that is only a name.
 fn first_line(value: &str) -> String {
     value
-        .lines()
+        .split('\n')
         .next()
         .map(|line| format!(" ({line})"))
         .unwrap_or_default()
@@ -576,7 +576,7 @@ mod tests {
         })
         .to_text();
         let headers: Vec<&str> = text
-            .lines()
+            .split('\n')
             .filter(|l| !l.starts_with(' ') && !l.starts_with("--") && !l.is_empty())
             .collect();
         assert_eq!(

@@ -51,7 +51,8 @@ pub(crate) fn differences_text(
 }
 
 fn indented(text: &str, indent: &str) -> String {
-    text.lines()
+    text.trim_end_matches('\n')
+        .split('\n')
         .map(|line| format!("{indent}{line}\n"))
         .collect()
 }
