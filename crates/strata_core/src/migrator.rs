@@ -657,6 +657,20 @@ impl<'a> Migrator<'a> {
         })
     }
 
+    /// The history row a step writes, before its state and progress are filled in.
+    fn step_row(&self, step: &Step) -> AppliedMigration {
+        let mut row = history_row(
+            step.version,
+            &step.name,
+            &step.checksum,
+            step.down_checksum.as_ref(),
+            &self.options,
+        );
+        row.direction = step.direction;
+        row.statement_count = count(step.script.statements.len());
+        row
+    }
+
     /// Runs a whole file and its history change in one transaction. When a lock is not
     /// available within `lock_timeout`, the whole transaction is retried with backoff, within
     /// the retry budget; before each attempt, old transactions holding conflicting locks are
@@ -664,14 +678,7 @@ impl<'a> Migrator<'a> {
     fn run_transactional(&mut self, step: &Step) -> Result<Option<i64>, Error> {
         let change = match step.direction {
             Direction::Up => {
-                let mut row = history_row(
-                    step.version,
-                    &step.name,
-                    &step.checksum,
-                    step.down_checksum.as_ref(),
-                    &self.options,
-                );
-                row.statement_count = count(step.script.statements.len());
+                let mut row = self.step_row(step);
                 row.statements_done = row.statement_count;
                 HistoryChange::Upsert(row)
             }
@@ -723,15 +730,7 @@ impl<'a> Migrator<'a> {
     fn run_statement_by_statement(&mut self, step: &Step) -> Result<Option<i64>, Error> {
         let started = Instant::now();
         let deadline = started + self.options.lock_policy.retry_budget;
-        let mut row = history_row(
-            step.version,
-            &step.name,
-            &step.checksum,
-            step.down_checksum.as_ref(),
-            &self.options,
-        );
-        row.direction = step.direction;
-        row.statement_count = count(step.script.statements.len());
+        let mut row = self.step_row(step);
         row.statement_checksums = step.script.statement_checksums.clone();
         for (index, statement) in step
             .script

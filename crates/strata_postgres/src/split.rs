@@ -248,7 +248,10 @@ mod tests {
         assert_eq!(statements[0].line, 2);
         assert!(statements[1].sql.ends_with("LANGUAGE sql"));
         assert!(statements[2].sql.ends_with("END"));
-        assert_eq!(statements[3].line, 5);
+        assert_eq!(
+            statements[3].line, 6,
+            "the function body spans lines 3 and 4"
+        );
     }
 
     #[test]

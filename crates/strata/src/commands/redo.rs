@@ -2,11 +2,8 @@
 
 use std::process::ExitCode;
 
-use serde_json::json;
-
-use super::{Context, with_migrator};
+use super::{Context, migrations, print_plan, print_touched, with_migrator};
 use crate::error::CliError;
-use crate::report::{plan_json, plan_text, status_json};
 
 pub(crate) fn run(context: &Context, steps: usize, dry_run: bool) -> Result<ExitCode, CliError> {
     let (mut database, set) = context.open()?;
@@ -17,25 +14,16 @@ pub(crate) fn run(context: &Context, steps: usize, dry_run: bool) -> Result<Exit
         context.run_options(),
         |migrator| {
             if dry_run {
-                let plan = migrator.plan_redo(steps)?;
-                if context.is_json() {
-                    context.print_json(&plan_json(&plan));
-                } else {
-                    print!("{}", plan_text(&plan));
-                }
+                print_plan(context, &migrator.plan_redo(steps)?);
                 return Ok(ExitCode::SUCCESS);
             }
             match migrator.redo(steps) {
                 Ok(report) => {
-                    if context.is_json() {
-                        context.print_json(&json!({"migrations": status_json(&report.touched)}));
-                    } else {
-                        println!(
-                            "redid {} migration{}",
-                            report.touched.len(),
-                            if report.touched.len() == 1 { "" } else { "s" }
-                        );
-                    }
+                    print_touched(
+                        context,
+                        &report,
+                        &format!("redid {}", migrations(report.touched.len())),
+                    );
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(error) => Err(super::failure_with_statuses(context, migrator, error)),
