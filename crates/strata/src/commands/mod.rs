@@ -192,3 +192,28 @@ fn failure_with_statuses(
         None => cli,
     }
 }
+
+/// `--dry-run` output: every statement that would run, as SQL with comments, or as JSON.
+fn print_plan(context: &Context, plan: &strata_core::Plan) {
+    if context.is_json() {
+        context.print_json(&crate::report::plan_json(plan));
+    } else {
+        print!("{}", crate::report::plan_text(plan));
+    }
+}
+
+/// After a run: the migrations it touched, with their new state, as JSON; or `summary`.
+fn print_touched(context: &Context, report: &strata_core::RunReport, summary: &str) {
+    if context.is_json() {
+        context.print_json(
+            &serde_json::json!({"migrations": crate::report::status_json(&report.touched)}),
+        );
+    } else {
+        println!("{summary}");
+    }
+}
+
+/// "1 migration", "3 migrations".
+fn migrations(n: usize) -> String {
+    format!("{n} migration{}", if n == 1 { "" } else { "s" })
+}
