@@ -6,7 +6,7 @@ mod support;
 
 use std::process::Output;
 
-use support::{Backend, Project, assert_exit, stderr, stdout};
+use support::{Backend, Project, assert_exit, json_document, stderr, stdout};
 
 const USERS: &str = "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n";
 const USERS_DOWN: &str = "DROP TABLE users;\n";
@@ -22,6 +22,29 @@ fn users_then_index(backend: Backend, label: &str) -> Project {
         .migration("2_index.up.sql", INDEX)
         .migration("2_index.down.sql", INDEX_DOWN);
     project
+}
+
+/// A project whose users table is applied already.
+fn applied_users(backend: Backend, label: &str) -> Project {
+    let project = Project::new(backend, label);
+    project
+        .migration("1_users.up.sql", USERS)
+        .migration("1_users.down.sql", USERS_DOWN);
+    assert_exit(&project.run(&["up"]), 0);
+    project
+}
+
+/// Adds migration 2, renaming `users.email` (with an optional comment line above the statement).
+fn rename_email(project: &Project, comment: &str) {
+    project
+        .migration(
+            "2_rename.up.sql",
+            &format!("{comment}ALTER TABLE users RENAME COLUMN email TO mail;\n"),
+        )
+        .migration(
+            "2_rename.down.sql",
+            "ALTER TABLE users RENAME COLUMN mail TO email;\n",
+        );
 }
 
 /// `strata` in the project with no database configured: lint is static, PostgreSQL.
@@ -55,16 +78,6 @@ fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn json_of(output: &Output) -> serde_json::Value {
-    serde_json::from_str(&stdout(output)).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
-            stdout(output),
-            stderr(output)
-        )
-    })
-}
-
 #[test]
 fn directory_lint_in_every_format() {
     let project = users_then_index(Backend::Sqlite, "unused");
@@ -80,7 +93,7 @@ fn directory_lint_in_every_format() {
     assert_exit(&json, 1);
     insta::assert_snapshot!("lint_json", stdout(&json));
     assert_eq!(
-        json_of(&json)["summary"],
+        json_document(&json)["summary"],
         serde_json::json!({"errors": 1, "warnings": 1, "infos": 0})
     );
 
@@ -145,7 +158,7 @@ fn a_file_is_linted_with_its_earlier_siblings_and_down_files_only_when_named() {
     );
     assert_exit(&file, 1);
     assert_eq!(
-        rules_in(&json_of(&file)),
+        rules_in(&json_document(&file)),
         pairs(&[("index-not-concurrent", "error")])
     );
 
@@ -162,12 +175,12 @@ fn a_file_is_linted_with_its_earlier_siblings_and_down_files_only_when_named() {
         &["lint", alone.to_str().unwrap(), "--format", "json"],
     );
     assert_exit(&fresh, 0);
-    assert_eq!(rules_in(&json_of(&fresh)), pairs(&[]));
+    assert_eq!(rules_in(&json_document(&fresh)), pairs(&[]));
 
     // The directory lints up files only; the down file's TRUNCATE shows when it is named.
     let directory = static_lint(&project, &["lint", "--format", "json"]);
     assert!(
-        !rules_in(&json_of(&directory))
+        !rules_in(&json_document(&directory))
             .iter()
             .any(|(rule, _)| rule == "truncate"),
         "{}",
@@ -179,7 +192,7 @@ fn a_file_is_linted_with_its_earlier_siblings_and_down_files_only_when_named() {
     );
     assert_exit(&down, 1);
     assert!(
-        rules_in(&json_of(&down)).contains(&("truncate".to_owned(), "error".to_owned())),
+        rules_in(&json_document(&down)).contains(&("truncate".to_owned(), "error".to_owned())),
         "{}",
         stdout(&down)
     );
@@ -215,7 +228,7 @@ fn configuration_changes_severities_and_versions() {
     let lowered = static_lint(&project, &["lint", "--format", "json"]);
     assert_exit(&lowered, 0);
     assert_eq!(
-        rules_in(&json_of(&lowered)),
+        rules_in(&json_document(&lowered)),
         pairs(&[("index-not-concurrent", "warning")])
     );
 
@@ -258,7 +271,7 @@ fn configuration_changes_severities_and_versions() {
     let on = |args: &[&str]| {
         let mut full = vec!["lint", "--format", "json"];
         full.extend_from_slice(args);
-        rules_in(&json_of(&static_lint(&project, &full)))
+        rules_in(&json_document(&static_lint(&project, &full)))
             .iter()
             .any(|(rule, _)| rule == volatile_default)
     };
@@ -275,21 +288,9 @@ fn configuration_changes_severities_and_versions() {
 
 #[test]
 fn up_is_stopped_by_an_error_finding_and_allow_comments_let_it_through() {
-    let project = Project::new(Backend::Sqlite, "unused");
-    project
-        .migration("1_users.up.sql", USERS)
-        .migration("1_users.down.sql", USERS_DOWN);
-    assert_exit(&project.run(&["up"]), 0);
     // Renaming a column of a table that exists before the run breaks running code.
-    project
-        .migration(
-            "2_rename.up.sql",
-            "ALTER TABLE users RENAME COLUMN email TO mail;\n",
-        )
-        .migration(
-            "2_rename.down.sql",
-            "ALTER TABLE users RENAME COLUMN mail TO email;\n",
-        );
+    let project = applied_users(Backend::Sqlite, "unused");
+    rename_email(&project, "");
     let stopped = project.run(&["up"]);
     assert_exit(&stopped, 1);
     let err = stderr(&stopped);
@@ -307,9 +308,9 @@ fn up_is_stopped_by_an_error_finding_and_allow_comments_let_it_through() {
         stderr(&dry_run)
     );
 
-    project.migration(
-        "2_rename.up.sql",
-        "-- strata:allow rename-column nothing reads this column yet\nALTER TABLE users RENAME COLUMN email TO mail;\n",
+    rename_email(
+        &project,
+        "-- strata:allow rename-column nothing reads this column yet\n",
     );
     assert_exit(&project.run(&["up"]), 0);
     assert_eq!(project.history().len(), 2);
@@ -320,15 +321,8 @@ fn up_on_sqlite_does_not_block_on_tables_created_in_the_same_run() {
     let project = Project::new(Backend::Sqlite, "unused");
     project
         .migration("1_users.up.sql", USERS)
-        .migration("1_users.down.sql", USERS_DOWN)
-        .migration(
-            "2_rename.up.sql",
-            "ALTER TABLE users RENAME COLUMN email TO mail;\n",
-        )
-        .migration(
-            "2_rename.down.sql",
-            "ALTER TABLE users RENAME COLUMN mail TO email;\n",
-        );
+        .migration("1_users.down.sql", USERS_DOWN);
+    rename_email(&project, "");
     let (code, document) = project.json(&["up"]);
     assert_eq!(code, 0, "{document}");
     assert_eq!(rules_in(&document), pairs(&[("rename-column", "info")]));
@@ -336,11 +330,7 @@ fn up_on_sqlite_does_not_block_on_tables_created_in_the_same_run() {
 
 #[test]
 fn lint_of_pending_migrations_uses_the_applied_ones_as_context() {
-    let project = Project::new(Backend::Sqlite, "unused");
-    project
-        .migration("1_users.up.sql", USERS)
-        .migration("1_users.down.sql", USERS_DOWN);
-    assert_exit(&project.run(&["up"]), 0);
+    let project = applied_users(Backend::Sqlite, "unused");
     project
         .migration("2_rename.up.sql", "ALTER TABLE users RENAME TO people;\n")
         .migration("2_rename.down.sql", "ALTER TABLE people RENAME TO users;\n");
@@ -360,11 +350,7 @@ fn lint_of_pending_migrations_uses_the_applied_ones_as_context() {
 
 /// The users table, applied, holding `rows` rows that `ANALYZE` has counted.
 fn applied_users_with_rows(label: &str, rows: u32) -> Project {
-    let project = Project::new(Backend::Postgres, label);
-    project
-        .migration("1_users.up.sql", USERS)
-        .migration("1_users.down.sql", USERS_DOWN);
-    assert_exit(&project.run(&["up"]), 0);
+    let project = applied_users(Backend::Postgres, label);
     project.session().query(&format!(
         "INSERT INTO users SELECT g, 'u' || g || '@example.com' FROM generate_series(1, {rows}) g; ANALYZE users;"
     ));

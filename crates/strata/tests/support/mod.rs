@@ -81,14 +81,7 @@ impl Project {
             .arg("json")
             .output()
             .expect("run strata");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not one JSON document ({e}):\n{stdout}\nstderr:\n{}",
-                stderr(&output)
-            )
-        });
-        (output.status.code().unwrap_or(-1), value)
+        (output.status.code().unwrap_or(-1), json_document(&output))
     }
 
     /// Rows of a query on the project's database, as text.
@@ -191,6 +184,17 @@ pub fn stderr(output: &Output) -> String {
 
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Parses stdout, which must be one JSON document.
+pub fn json_document(output: &Output) -> serde_json::Value {
+    serde_json::from_str(&stdout(output)).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
+            stdout(output),
+            stderr(output)
+        )
+    })
 }
 
 /// Asserts the exit code, showing the output when it differs.
