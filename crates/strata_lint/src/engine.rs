@@ -86,6 +86,66 @@ pub fn lint_run(
 }
 
 struct Linter<'a> {
+/// A finding made by running a migration (`strata trace`) rather than by reading it.
+#[derive(Debug, Clone)]
+pub struct TracedFinding {
+    /// The registry's rule: a trace-only one, or the static rule the traced fact confirms.
+    pub rule: &'static Rule,
+    /// Index into the statement ranges given to [`diagnose_traced`].
+    pub statement: usize,
+    pub message: String,
+    /// Replaces the rule's help when set.
+    pub help: Option<String>,
+    /// Why the finding drops to `info` (e.g. its table was created earlier in the traced run).
+    pub lowered_because: Option<String>,
+}
+
+/// Turns traced findings into diagnostics exactly as the linter's own: located at their statement
+/// (`statements` are the byte ranges of the migration's statements, in file order), suppressed by
+/// `-- strata:allow` comments, with configured severities. Unused allows are the static linter's
+/// business, so none are reported here.
+pub fn diagnose_traced(
+    migration: &Migration,
+    statements: &[Range<usize>],
+    findings: Vec<TracedFinding>,
+    settings: &Settings,
+) -> Vec<Diagnostic> {
+    let sql = migration.sql.as_str();
+    let lines = LineIndex::new(sql);
+    let tokens = tokenize(sql, migration.dialect);
+    let file = FileSource {
+        migration,
+        lines: &lines,
+        tokens: &tokens,
+    };
+    let mut cursor = 0;
+    let mut previous_end = 0;
+    let comments_before: Vec<Vec<Range<usize>>> = statements
+        .iter()
+        .map(|range| {
+            let comments = file.comments_directly_before(&mut cursor, previous_end, range.start);
+            previous_end = range.end;
+            comments
+        })
+        .collect();
+    let raw = findings
+        .into_iter()
+        .map(|traced| RawFinding {
+            rule: traced.rule,
+            finding: Finding {
+                message: traced.message,
+                help: traced.help,
+                table: None,
+                severity: None,
+                statement: Some(traced.statement),
+            },
+            statement: Some(traced.statement),
+            lowered_because: traced.lowered_because,
+        })
+        .collect();
+    file.diagnostics(raw, statements, &comments_before, settings, false)
+}
+
     settings: &'a Settings,
     schema: Schema,
     /// Tables created by earlier migrations of the `up` run being linted (see [`lint_run`]).
@@ -203,7 +263,7 @@ impl<'a> Linter<'a> {
                 });
             }
         }
-        file.diagnostics(raw, &ranges, &allows_before, self.settings)
+        file.diagnostics(raw, &ranges, &allows_before, self.settings, true)
     }
 
     /// Why catalog facts lower a finding to `info`, if they do.
@@ -437,6 +497,7 @@ impl FileSource<'_> {
         comments_before: &[Vec<Range<usize>>],
         settings: &Settings,
     ) -> Vec<Diagnostic> {
+        report_unused_allows: bool,
         let sql = self.migration.sql.as_str();
         let comments = allow_comments(sql, self.tokens);
         let mut allows = Allows::new(&comments);
@@ -471,7 +532,9 @@ impl FileSource<'_> {
                 note,
             ));
         }
-        self.unused_allows(&allows, settings, &mut diagnostics);
+        if report_unused_allows {
+            self.unused_allows(&allows, settings, &mut diagnostics);
+        }
         diagnostics.sort_by_key(|d| (d.line, d.column));
         diagnostics
     }
@@ -510,7 +573,10 @@ impl FileSource<'_> {
             for (id, was_used) in allow.ids.iter().zip(used) {
                 let message = match registry::find(id) {
                     None => format!("`{id}` is not a lint rule"),
-                    Some(_) if !was_used => format!("`{id}` is allowed here but reported nothing"),
+                    // Only `strata trace` can use an allow of a trace-only rule.
+                    Some(rule) if !was_used && !rule.trace_only => {
+                        format!("`{id}` is allowed here but reported nothing")
+                    }
                     Some(_) => continue,
                 };
                 out.push(self.diagnostic(
@@ -579,5 +645,76 @@ impl<'a> Allows<'a> {
             }
         }
         suppressed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::RuleSetting;
+
+    fn traced(rule_id: &str, statement: usize) -> TracedFinding {
+        TracedFinding {
+            rule: registry::find(rule_id).unwrap(),
+            statement,
+            message: format!("traced {rule_id}"),
+            help: None,
+            lowered_because: None,
+        }
+    }
+
+    const SQL: &str = "CREATE INDEX a ON t (x);\n-- strata:allow table-rewrite measured: 20 rows\nALTER TABLE t ADD COLUMN y timestamptz DEFAULT clock_timestamp();\n";
+
+    fn ranges() -> Vec<Range<usize>> {
+        let second = SQL.find("ALTER").unwrap();
+        vec![0..23, second..SQL.len() - 2]
+    }
+
+    #[test]
+    fn traced_findings_are_located_allowed_and_configured_like_lint_findings() {
+        let migration = Migration::new("1_x.up.sql", SQL, Dialect::Postgres);
+        let findings = vec![
+            traced("index-not-concurrent", 0),
+            traced("table-rewrite", 1),
+        ];
+        let diagnostics = diagnose_traced(
+            &migration,
+            &ranges(),
+            findings.clone(),
+            &Settings::default(),
+        );
+        assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+        assert_eq!(diagnostics[0].rule, "index-not-concurrent");
+        assert_eq!(
+            (diagnostics[0].line, diagnostics[0].severity),
+            (1, Severity::Error)
+        );
+
+        let mut settings = Settings::default();
+        settings
+            .configure(
+                "index-not-concurrent",
+                RuleSetting::Severity(Severity::Warning),
+            )
+            .unwrap();
+        let diagnostics = diagnose_traced(&migration, &ranges(), findings, &settings);
+        assert_eq!(diagnostics[0].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn a_lowered_traced_finding_becomes_info_with_its_reason() {
+        let migration = Migration::new("1_x.up.sql", SQL, Dialect::Postgres);
+        let mut finding = traced("index-not-concurrent", 0);
+        finding.lowered_because = Some("`t` was created earlier in this trace".into());
+        let diagnostics =
+            diagnose_traced(&migration, &ranges(), vec![finding], &Settings::default());
+        assert_eq!(diagnostics[0].severity, Severity::Info);
+        assert!(
+            diagnostics[0]
+                .note
+                .as_deref()
+                .unwrap()
+                .contains("earlier in this trace")
+        );
     }
 }

@@ -13,6 +13,8 @@
 //!   [`Catalog`].
 //! - Linting: [`lint_directory`] (migrations in version order, each knowing what the earlier ones created)
 //!   and [`lint_one`] (one migration with its earlier siblings as context). Both return [`Diagnostic`]s.
+//! - Findings made by running migrations (`strata trace`): [`diagnose_traced`] applies allows and
+//!   configured severities to [`TracedFinding`]s, like the linter does to its own.
 //! - Rules: [`registry::RULES`], [`registry::find`], [`explain`] (one rule's documentation) and
 //!   [`rules_markdown`] (the generated `docs/rules.md`).
 //! - Output: [`report::render_human`], [`report::render_json`], [`report::render_sarif`],
@@ -44,7 +46,7 @@ mod rules;
 mod schema;
 
 pub use docs::{explain, rules_markdown};
-pub use engine::{lint_directory, lint_one, lint_run};
+pub use engine::{TracedFinding, diagnose_traced, lint_directory, lint_one, lint_run};
 pub use error::SettingsError;
 pub use input::{
     Catalog, CatalogColumn, CatalogConstraint, CatalogConstraintKind, CatalogEnum, CatalogIndex,

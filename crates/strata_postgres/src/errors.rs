@@ -7,7 +7,7 @@ use tokio_postgres::error::ErrorPosition;
 
 /// Keeps the SQLSTATE, message, detail, hint and position of a server error; for other errors
 /// (a broken connection) the whole cause chain, since tokio-postgres's own message is terse.
-pub(crate) fn driver_error(error: &tokio_postgres::Error) -> DriverError {
+pub fn driver_error(error: &tokio_postgres::Error) -> DriverError {
     if let Some(db) = error.as_db_error() {
         let position = match db.position() {
             Some(ErrorPosition::Original(position)) => Some(*position),

@@ -22,4 +22,5 @@ mod waits;
 pub use connect::{ConnectError, PgTarget, SslMode};
 pub use driver::PgDriver;
 pub use scratch::{SCRATCH_PREFIX, ScratchDatabase, ScratchError};
+pub use errors::driver_error;
 pub use split::PgSplitter;

@@ -61,6 +61,14 @@ mod tests {
     }
 
     #[test]
+    fn silent_for_an_allow_of_a_trace_only_rule() {
+        silent(
+            &RULE,
+            "-- strata:allow table-rewrite measured on a copy: 20 ms\nALTER TABLE users ALTER COLUMN age TYPE bigint;",
+        );
+    }
+
+    #[test]
     fn silent_when_the_allow_suppressed_a_finding() {
         silent(
             &RULE,
