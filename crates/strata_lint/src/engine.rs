@@ -9,6 +9,7 @@ use strata_core::directive::comment_body;
 use strata_core::lexer::{Token, TokenKind, tokenize};
 
 use crate::allow::{AllowComment, AllowScope, allow_comments};
+use crate::facts::LockModeFacts;
 use crate::input::{Catalog, Dialect, Migration, ObjectName, Settings, TransactionMode};
 use crate::ir::{StatementKind, TransactionCommand};
 use crate::parse::{self, ParsedStatement};

@@ -16,17 +16,6 @@ use strata_lint::facts::{LockFact, LockMode, PgOperation, pg_lock_fact};
 use strata_lint::registry::{EXAMPLE_SCHEMA, RULES};
 use tokio_postgres::{Client, NoTls};
 
-const ALL_MODES: [LockMode; 8] = [
-    LockMode::AccessShare,
-    LockMode::RowShare,
-    LockMode::RowExclusive,
-    LockMode::ShareUpdateExclusive,
-    LockMode::Share,
-    LockMode::ShareRowExclusive,
-    LockMode::Exclusive,
-    LockMode::AccessExclusive,
-];
-
 fn server() -> String {
     std::env::var("STRATA_TEST_PG")
         .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres".to_owned())
@@ -108,9 +97,9 @@ async fn relfilenodes(client: &Client) -> BTreeMap<String, u32> {
 }
 
 fn mode_named(name: &str) -> LockMode {
-    ALL_MODES
+    LockMode::ALL
         .into_iter()
-        .find(|m| m.pg_locks_name() == name)
+        .find(|m| m.pg_name() == name)
         .unwrap_or_else(|| panic!("unknown lock mode {name}"))
 }
 

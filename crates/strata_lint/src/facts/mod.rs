@@ -6,45 +6,20 @@ mod pg_locks;
 
 pub use pg_locks::{PgOperation, pg_lock_fact};
 
-/// A PostgreSQL table-level lock mode, in increasing strength.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum LockMode {
-    /// `SELECT`.
-    AccessShare,
-    /// `SELECT ... FOR UPDATE`.
-    RowShare,
-    /// `INSERT`/`UPDATE`/`DELETE`.
-    RowExclusive,
-    /// `VACUUM`, `CREATE INDEX CONCURRENTLY`, `VALIDATE CONSTRAINT`: blocks DDL, not reads or writes.
-    ShareUpdateExclusive,
-    /// `CREATE INDEX`: blocks writes.
-    Share,
-    /// `CREATE TRIGGER`, `ADD FOREIGN KEY`: blocks writes.
-    ShareRowExclusive,
-    /// Blocks writes and `SELECT ... FOR UPDATE`.
-    Exclusive,
-    /// Most `ALTER TABLE` forms: blocks everything, reads included.
-    AccessExclusive,
+pub use strata_core::LockMode;
+
+/// What the linter says about a lock mode, on top of `strata_core`'s modes and conflict table.
+pub trait LockModeFacts {
+    /// The SQL spelling: `ACCESS EXCLUSIVE`.
+    fn sql_name(self) -> &'static str;
+    /// Whether a plain `SELECT` waits for this lock.
+    fn blocks_reads(self) -> bool;
+    /// "reads and writes", "writes", or "neither reads nor writes", for documentation.
+    fn what_it_blocks(self) -> &'static str;
 }
 
-impl LockMode {
-    /// From PostgreSQL's internal numbering (`AccessShareLock` = 1 ... `AccessExclusiveLock` = 8), as in
-    /// `LockStmt.mode`.
-    pub(crate) fn from_pg_number(number: i32) -> LockMode {
-        match number {
-            1 => LockMode::AccessShare,
-            2 => LockMode::RowShare,
-            3 => LockMode::RowExclusive,
-            4 => LockMode::ShareUpdateExclusive,
-            5 => LockMode::Share,
-            6 => LockMode::ShareRowExclusive,
-            7 => LockMode::Exclusive,
-            _ => LockMode::AccessExclusive,
-        }
-    }
-
-    /// The SQL spelling: `ACCESS EXCLUSIVE`.
-    pub fn sql_name(self) -> &'static str {
+impl LockModeFacts for LockMode {
+    fn sql_name(self) -> &'static str {
         match self {
             LockMode::AccessShare => "ACCESS SHARE",
             LockMode::RowShare => "ROW SHARE",
@@ -57,40 +32,28 @@ impl LockMode {
         }
     }
 
-    /// The spelling in `pg_locks.mode`: `AccessExclusiveLock`.
-    pub fn pg_locks_name(self) -> &'static str {
-        match self {
-            LockMode::AccessShare => "AccessShareLock",
-            LockMode::RowShare => "RowShareLock",
-            LockMode::RowExclusive => "RowExclusiveLock",
-            LockMode::ShareUpdateExclusive => "ShareUpdateExclusiveLock",
-            LockMode::Share => "ShareLock",
-            LockMode::ShareRowExclusive => "ShareRowExclusiveLock",
-            LockMode::Exclusive => "ExclusiveLock",
-            LockMode::AccessExclusive => "AccessExclusiveLock",
-        }
+    fn blocks_reads(self) -> bool {
+        self.conflicts_with(LockMode::AccessShare)
     }
 
-    /// Whether a plain `SELECT` waits for this lock.
-    pub fn blocks_reads(self) -> bool {
-        self == LockMode::AccessExclusive
-    }
-
-    /// Whether `INSERT`/`UPDATE`/`DELETE` wait for this lock.
-    pub fn blocks_writes(self) -> bool {
-        self >= LockMode::Share
-    }
-
-    /// "reads and writes", "writes", or "neither reads nor writes", for documentation.
-    pub fn what_it_blocks(self) -> &'static str {
+    fn what_it_blocks(self) -> &'static str {
         if self.blocks_reads() {
             "reads and writes"
-        } else if self.blocks_writes() {
+        } else if self.blocks_reads_or_writes() {
             "writes (reads continue)"
         } else {
             "neither reads nor writes (only other DDL and VACUUM)"
         }
     }
+}
+
+/// From PostgreSQL's internal numbering (`AccessShareLock` = 1 ... `AccessExclusiveLock` = 8), as in
+/// `LockStmt.mode`.
+pub(crate) fn lock_mode_from_pg_number(number: i32) -> LockMode {
+    usize::try_from(number - 1)
+        .ok()
+        .and_then(|index| LockMode::ALL.get(index).copied())
+        .unwrap_or(LockMode::AccessExclusive)
 }
 
 /// What one operation does to the table it targets.

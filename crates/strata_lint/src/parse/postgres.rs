@@ -9,7 +9,7 @@ use strata_core::lexer::{Token, TokenKind, tokens};
 
 use super::{ParsedStatement, read_tokens};
 use crate::error::ParseError;
-use crate::facts::LockMode;
+use crate::facts::lock_mode_from_pg_number;
 use crate::input::{Dialect, ObjectName};
 use crate::ir::{
     AlterAction, AlterTable, ColumnDef, ConstraintKind, CreateIndex, CreateTable, DdlVerb, Dml,
@@ -210,7 +210,7 @@ fn lower_kind(node: &NodeEnum) -> StatementKind {
         },
         NodeEnum::LockStmt(lock) => K::LockTable {
             tables: range_vars(&lock.relations),
-            mode: LockMode::from_pg_number(lock.mode),
+            mode: lock_mode_from_pg_number(lock.mode),
         },
         NodeEnum::ReindexStmt(reindex) => lower_reindex(reindex),
         NodeEnum::TransactionStmt(tx) => K::Transaction(match tx.kind() {

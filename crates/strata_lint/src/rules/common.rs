@@ -1,7 +1,7 @@
 //! Helpers shared by rules: classifying statements into lock-fact operations, and reading ALTER TABLE
 //! subcommands on existing tables.
 
-use crate::facts::{LockMode, PgOperation, pg_lock_fact};
+use crate::facts::{LockMode, LockModeFacts, PgOperation, pg_lock_fact};
 use crate::input::ObjectName;
 use crate::ir::{
     AlterAction, AlterTable, ColumnDef, ConstraintKind, ReindexTarget, Statement, StatementKind,

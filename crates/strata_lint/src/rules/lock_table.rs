@@ -1,6 +1,6 @@
 //! `lock-table`: an explicit `LOCK TABLE`.
 
-use crate::facts::PgOperation;
+use crate::facts::{LockModeFacts, PgOperation};
 use crate::input::Dialect;
 use crate::ir::StatementKind;
 use crate::report::Severity;
