@@ -101,6 +101,8 @@ pub(crate) enum Command {
     Schema(SchemaCommand),
     /// Check migrations for statements that lock, rewrite, break running code or lose data
     Lint(LintArgs),
+    /// Run an UPDATE or DELETE online: in key-range batches, throttled, resumable, exactly once
+    Backfill(BackfillArgs),
     /// Show a lint rule's documentation
     Explain {
         /// The rule's id, e.g. index-not-concurrent
@@ -213,4 +215,32 @@ pub(crate) struct ResolveArgs {
     /// Its effects are all undone: forget it (it becomes pending)
     #[arg(long)]
     pub(crate) rolled_back: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BackfillArgs {
+    /// A file holding the UPDATE or DELETE (its `-- strata:backfill` options apply; flags win)
+    #[arg(value_name = "FILE", required_unless_present = "sql", conflicts_with = "sql")]
+    pub(crate) file: Option<PathBuf>,
+    /// The UPDATE or DELETE to run
+    #[arg(long)]
+    pub(crate) sql: Option<String>,
+    /// The name progress is kept under; run again with the same name to resume [default: a hash of the statement]
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Keys per batch (the first batch's size when --target adapts it) [default: 1000]
+    #[arg(long, value_name = "N")]
+    pub(crate) batch: Option<u64>,
+    /// Pause between batches, e.g. 50ms [default: 0ms]
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) sleep: Option<String>,
+    /// Adapt the batch size so that a batch takes about this long, e.g. 200ms
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) target: Option<String>,
+    /// Batch over these columns instead of the primary key, e.g. tenant_id,id
+    #[arg(long, value_name = "COLUMNS", value_delimiter = ',')]
+    pub(crate) key: Option<Vec<String>>,
+    /// PostgreSQL: pause while a replica lags more than this, e.g. 5s
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) max_lag: Option<String>,
 }

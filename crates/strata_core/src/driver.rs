@@ -221,6 +221,11 @@ pub trait Driver {
     fn catalog_reader(&mut self) -> Option<&mut dyn crate::CatalogReader> {
         None
     }
+
+    /// The driver's support for online backfills, when its database has it. `None` by default.
+    fn backfill_driver(&mut self) -> Option<&mut dyn crate::BackfillDriver> {
+        None
+    }
 }
 
 /// The migration lock could not be taken.

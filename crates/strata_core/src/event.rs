@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::backfill::BackfillEvent;
 use crate::driver::{IndexState, LockHolder};
 use crate::locks::Blocker;
 use crate::plan::Step;
@@ -59,4 +60,6 @@ pub enum Event<'a> {
     },
     /// Something worth knowing that does not stop the run.
     Warning { message: String },
+    /// Progress of an online backfill (a migration marked `-- strata:backfill`, or `strata backfill`).
+    Backfill(BackfillEvent<'a>),
 }

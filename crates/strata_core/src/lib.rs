@@ -10,6 +10,7 @@
 //! - [`compute_status`] compares the files with the [`AppliedMigration`] rows of the history;
 //! - [`Migrator`] plans and executes commands on a [`Driver`], emitting [`Event`]s.
 
+pub mod backfill;
 pub mod catalog;
 pub mod checksum;
 pub mod dialect;
@@ -32,6 +33,10 @@ pub mod version;
 
 pub use catalog::{
     Catalog, CatalogColumn, CatalogConstraint, CatalogConstraintKind, CatalogEnum, CatalogIndex,
+pub use backfill::{
+    BackfillDriver, BackfillError, BackfillEvent, BackfillJob, BackfillPlan, BackfillRecord,
+    BackfillReport, BackfillRunner, BackfillState, BackfillStatement,
+};
     CatalogReader, CatalogTable, ObjectName,
 };
 pub use checksum::Checksum;

@@ -7,7 +7,9 @@
 //! `lock_timeout` in the queue, and (4) retries with backoff within a budget.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use crate::driver::{DriverError, LockError, LockHolder};
 
 /// PostgreSQL's table lock modes, weakest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -132,6 +134,24 @@ impl Default for LockPolicy {
     }
 }
 
+impl LockPolicy {
+    /// The pause before attempt `attempt + 1` after a lock timeout: exponential with jitter, or
+    /// `None` when the attempts or the budget ending at `deadline` are used up. One policy for
+    /// every retry strata makes: whole migrations, statements, and backfill batches.
+    pub fn retry_pause(&self, attempt: u32, deadline: Instant) -> Option<Duration> {
+        const FIRST_PAUSE: Duration = Duration::from_millis(100);
+        const MAX_PAUSE: Duration = Duration::from_secs(5);
+        if attempt >= self.max_attempts {
+            return None;
+        }
+        let base = FIRST_PAUSE
+            .saturating_mul(1 << attempt.min(6))
+            .min(MAX_PAUSE);
+        let pause = base + base.mul_f64(jitter_fraction() / 2.0);
+        (Instant::now() + pause + self.lock_timeout <= deadline).then_some(pause)
+    }
+}
+
 /// A session that holds or waits for a lock strata needs: what a person needs to find it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Blocker {
@@ -169,6 +189,58 @@ impl fmt::Display for Blocker {
         }
         Ok(())
     }
+}
+
+/// Takes a run-wide lock by polling `try_lock` with exponential backoff and jitter, for at most
+/// `wait`, reporting the holder (`holder`) through `waiting` every few seconds.
+///
+/// Polling instead of a blocking lock call matters on PostgreSQL: a session blocked in
+/// `pg_advisory_lock` holds a snapshot that a `CREATE INDEX CONCURRENTLY` run by the lock's
+/// holder waits for, so two deployers starting together would deadlock.
+pub fn poll_lock(
+    wait: Duration,
+    waiting: &mut dyn FnMut(&LockHolder, Duration),
+    mut try_lock: impl FnMut() -> Result<bool, DriverError>,
+    mut holder: impl FnMut() -> Result<Option<LockHolder>, DriverError>,
+) -> Result<(), LockError> {
+    const FIRST_PAUSE: Duration = Duration::from_millis(25);
+    const MAX_PAUSE: Duration = Duration::from_secs(1);
+    const REPORT_EVERY: Duration = Duration::from_secs(5);
+    let started = Instant::now();
+    let mut pause = FIRST_PAUSE;
+    let mut last_report: Option<Instant> = None;
+    let mut last_holder = None;
+    loop {
+        if try_lock()? {
+            return Ok(());
+        }
+        let waited = started.elapsed();
+        if last_report.is_none_or(|at| at.elapsed() >= REPORT_EVERY) || waited >= wait {
+            last_holder = holder()?;
+            if let Some(holder) = &last_holder
+                && waited < wait
+            {
+                waiting(holder, waited);
+            }
+            last_report = Some(Instant::now());
+        }
+        if waited >= wait {
+            return Err(LockError::Timeout { waited, holder: last_holder });
+        }
+        let jittered = pause + pause.mul_f64(jitter_fraction() / 2.0);
+        std::thread::sleep(jittered.min(wait.saturating_sub(waited)));
+        pause = (pause * 2).min(MAX_PAUSE);
+    }
+}
+
+/// A number in [0, 1) that differs between processes and calls, so that deployers waiting
+/// together do not retry in step.
+pub fn jitter_fraction() -> f64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mixed = (u64::from(nanos) ^ u64::from(std::process::id())).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (mixed >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]

@@ -14,8 +14,10 @@
 //! ```
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::backfill::{BackfillJob, BackfillPlan, BackfillRunner};
 use crate::checksum::Checksum;
 use crate::driver::{Driver, DriverError, IndexState, TransactionOutcome};
 use crate::error::Error;
@@ -43,6 +45,9 @@ pub struct RunOptions {
     pub applied_by: String,
     /// How long table locks may be waited for, and how lock timeouts are retried.
     pub lock_policy: LockPolicy,
+    /// The engine that runs migrations marked `-- strata:backfill` (`strata_backfill`); without
+    /// one, such a migration fails with a message saying so.
+    pub backfill_runner: Option<Arc<dyn BackfillRunner>>,
 }
 
 impl Default for RunOptions {
@@ -54,6 +59,7 @@ impl Default for RunOptions {
             ignore_missing: false,
             applied_by: format!("strata {}", env!("CARGO_PKG_VERSION")),
             lock_policy: LockPolicy::default(),
+            backfill_runner: None,
         }
     }
 }
@@ -771,7 +777,11 @@ impl<'a> Migrator<'a> {
                     _ => {}
                 }
             }
-            if let Err((error, attempts)) = self.execute_with_retries(step, statement, deadline) {
+            let outcome = match &step.script.backfill {
+                Some(backfill) => self.run_backfill(step, backfill),
+                None => self.execute_with_retries(step, statement, deadline),
+            };
+            if let Err((error, attempts)) = outcome {
                 self.drop_invalid_leftover(step, statement);
                 row.state = RowState::Failed;
                 row.error = Some(error.to_string());
@@ -833,6 +843,27 @@ impl<'a> Migrator<'a> {
                 }
             }
         }
+    }
+
+    /// Runs a migration's backfill to completion (resuming where an earlier run stopped). Its
+    /// batches retry lock timeouts themselves, each within the lock policy's budget.
+    fn run_backfill(&mut self, step: &Step, plan: &BackfillPlan) -> Result<(), (DriverError, u32)> {
+        let Some(runner) = self.options.backfill_runner.clone() else {
+            return Err((
+                DriverError::new("this program was built without the backfill engine"),
+                1,
+            ));
+        };
+        let job = BackfillJob {
+            name: format!("{}_{}", step.label, step.name),
+            statement: plan.statement.clone(),
+            options: plan.options.clone(),
+            statement_checksum: step.script.statement_checksums.first().cloned().unwrap_or_default(),
+        };
+        runner
+            .run(&mut *self.driver, &job, &self.options.lock_policy, &mut *self.events)
+            .map(drop)
+            .map_err(|error| (DriverError::new(error.to_string()).with_hint(error.hint()), 1))
     }
 
     /// A failed `CREATE INDEX CONCURRENTLY` leaves an INVALID index that slows every write and is
@@ -903,15 +934,7 @@ impl<'a> Migrator<'a> {
     /// The pause before attempt `attempt + 1`: exponential with jitter, or `None` when the
     /// attempts or the budget are used up.
     fn retry_pause(&self, attempt: u32, deadline: Instant) -> Option<Duration> {
-        let policy = &self.options.lock_policy;
-        if attempt >= policy.max_attempts {
-            return None;
-        }
-        let base = RETRY_FIRST_PAUSE
-            .saturating_mul(1 << attempt.min(6))
-            .min(RETRY_MAX_PAUSE);
-        let pause = base + base.mul_f64(jitter_fraction() / 2.0);
-        (Instant::now() + pause + policy.lock_timeout <= deadline).then_some(pause)
+        self.options.lock_policy.retry_pause(attempt, deadline)
     }
 
     fn announce_retry(&mut self, step: &Step, attempt: u32, pause: Duration, blockers: &[Blocker]) {
@@ -928,19 +951,7 @@ impl<'a> Migrator<'a> {
 /// How often waiting is reported.
 const REPORT_EVERY: Duration = Duration::from_secs(2);
 const PREFLIGHT_POLL: Duration = Duration::from_millis(250);
-const RETRY_FIRST_PAUSE: Duration = Duration::from_millis(100);
-const RETRY_MAX_PAUSE: Duration = Duration::from_secs(5);
 
-/// A number in [0, 1) that differs between processes and calls, so that deployers retrying
-/// together do not retry in step.
-fn jitter_fraction() -> f64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let mixed =
-        (u64::from(nanos) ^ u64::from(std::process::id())).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (mixed >> 11) as f64 / (1u64 << 53) as f64
-}
 
 fn check_order(
     statuses: &[MigrationStatus],

@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use crate::Dialect;
+use crate::backfill::{BackfillPlan, BackfillStatement};
 use crate::checksum::Checksum;
+use crate::directive::BackfillOptions;
 use crate::error::Error;
 use crate::history::Direction;
 use crate::source::{Migration, MigrationFile};
@@ -31,6 +33,8 @@ pub struct Script {
     pub mode_reason: String,
     /// Checksum of each statement, stored for migrations that run outside a transaction.
     pub statement_checksums: Vec<String>,
+    /// Set for a file marked `-- strata:backfill`: its single statement runs in batches.
+    pub backfill: Option<BackfillPlan>,
 }
 
 impl Script {
@@ -42,14 +46,6 @@ impl Script {
         splitter: &dyn Splitter,
         dialect: Dialect,
     ) -> Result<Script, Error> {
-        if file.directives.backfill.is_some() {
-            return Err(Error::Script {
-                path: file.path.clone(),
-                line: 1,
-                message: "online backfills (`-- strata:backfill`) are not available in this version of strata".into(),
-                hint: "remove the directive to run the statement as an ordinary migration, in one transaction".into(),
-            });
-        }
         let mut statements = splitter.split(&file.sql).map_err(|e| Error::Parse {
             path: file.path.clone(),
             line: e.line,
@@ -73,6 +69,9 @@ impl Script {
                     .into(),
                 hint: "remove it; to run statements outside a transaction put `-- strata:no-transaction` before the first statement".into(),
             });
+        }
+        if let Some(options) = &file.directives.backfill {
+            return Script::backfill(file, statements, options, dialect);
         }
         let needs_outside = statements.iter().find(|s| s.outside_transaction);
         let (mode, mode_reason) = match (file.directives.transaction, needs_outside) {
@@ -124,6 +123,74 @@ impl Script {
             mode,
             mode_reason,
             statement_checksums,
+            backfill: None,
+        })
+    }
+
+    /// A file marked `-- strata:backfill`: one `UPDATE`/`DELETE` that runs in key-range batches,
+    /// outside a migration transaction. Resuming it after a crash is safe (its progress commits
+    /// with each batch), so the runner may re-run the statement, and the engine continues after
+    /// the last committed batch.
+    fn backfill(
+        file: &MigrationFile,
+        mut statements: Vec<Statement>,
+        options: &BackfillOptions,
+        dialect: Dialect,
+    ) -> Result<Script, Error> {
+        let refuse = |line: u32, message: String, hint: &str| Error::Script {
+            path: file.path.clone(),
+            line,
+            message,
+            hint: hint.to_owned(),
+        };
+        if file.directives.transaction == Some(true) {
+            return Err(refuse(
+                file.directives.transaction_line.unwrap_or(1),
+                "`-- strata:transaction` contradicts `-- strata:backfill`: a backfill commits batch by batch".into(),
+                "remove one of the two directives",
+            ));
+        }
+        let mut statement = match statements.len() {
+            1 => statements.remove(0),
+            0 => {
+                return Err(refuse(
+                    1,
+                    "`-- strata:backfill` marks a file with no statement".into(),
+                    "write the UPDATE or DELETE to run in batches",
+                ));
+            }
+            _ => {
+                return Err(refuse(
+                    statements[1].line,
+                    "a backfill file holds a single UPDATE or DELETE; this is a second statement".into(),
+                    "move the other statements to their own migrations",
+                ));
+            }
+        };
+        let parsed = BackfillStatement::parse(&statement.sql, dialect).map_err(|error| {
+            let line = statement.line
+                + u32::try_from(statement.sql[..error.offset].matches('\n').count()).unwrap_or(0);
+            refuse(
+                line,
+                error.message,
+                "write one UPDATE or DELETE of one table, or remove `-- strata:backfill` to run it as an ordinary migration",
+            )
+        })?;
+        statement.rerun_safe = true;
+        let checksum = Checksum::of_sql(&statement.sql, dialect)
+            .as_str()
+            .trim_start_matches("v1:sha256:")
+            .to_owned();
+        Ok(Script {
+            path: file.path.clone(),
+            statements: vec![statement],
+            mode: ExecutionMode::NoTransaction,
+            mode_reason: "`-- strata:backfill`: in key-range batches, each its own transaction with its progress".into(),
+            statement_checksums: vec![checksum],
+            backfill: Some(BackfillPlan {
+                statement: parsed,
+                options: options.clone(),
+            }),
         })
     }
 

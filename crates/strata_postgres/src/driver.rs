@@ -316,3 +316,7 @@ impl Driver for PgDriver {
         Some(self)
     }
 }
+
+    fn backfill_driver(&mut self) -> Option<&mut dyn strata_core::BackfillDriver> {
+        Some(self)
+    }

@@ -6,6 +6,7 @@
 //!   history table, and serialises deployers with a polled advisory lock;
 //! - the live catalog for the linter (`strata_core::CatalogReader` on [`PgDriver`]).
 
+mod backfill;
 mod catalog;
 pub mod connect;
 mod driver;

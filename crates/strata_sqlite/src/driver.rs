@@ -201,6 +201,10 @@ impl Driver for SqliteDriver {
         })
     }
 
+    fn backfill_driver(&mut self) -> Option<&mut dyn strata_core::BackfillDriver> {
+        Some(self)
+    }
+
     fn drop_index(&mut self, index: &IndexBuild) -> Result<(), DriverError> {
         let quoted = format!("\"{}\"", index.name.replace('"', "\"\""));
         self.conn

@@ -8,6 +8,7 @@
 //!   with `BEGIN IMMEDIATE` and a busy timeout; it also reads its schema (`introspect`) for
 //!   `verify`, `drift` and `schema dump`.
 
+mod backfill;
 mod driver;
 mod errors;
 mod history;

@@ -1,6 +1,7 @@
 //! One file per command; each is a thin function from arguments to the core's operations and
 //! the renderers.
 
+mod backfill;
 mod baseline;
 mod down;
 mod drift;
@@ -68,6 +69,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Schema(SchemaCommand::Dump(args)) => schema::dump(&context, &args),
         Command::Explain { .. } => unreachable!("handled above"),
     }
+        Command::Backfill(args) => backfill::run(&context, &args),
 }
 
 /// What every command needs: the settings and the output format.
@@ -112,6 +114,7 @@ impl Context {
     /// Prints the command's JSON document on stdout.
     fn print_json(&self, document: &Value) {
         println!("{document}");
+            backfill_runner: Some(std::sync::Arc::new(strata_backfill::Engine)),
     }
 
     fn is_json(&self) -> bool {

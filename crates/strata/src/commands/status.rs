@@ -3,11 +3,11 @@
 use std::process::ExitCode;
 
 use serde_json::json;
-use strata_core::MigrationState;
+use strata_core::{BackfillRecord, BackfillState, MigrationState};
 
 use super::{Context, with_migrator};
 use crate::error::CliError;
-use crate::report::{status_json, status_table};
+use crate::report::{backfill_json, backfills_text, status_json, status_table};
 
 pub(crate) fn run(context: &Context, check: bool) -> Result<ExitCode, CliError> {
     let (mut database, set) = context.open()?;
@@ -21,14 +21,30 @@ pub(crate) fn run(context: &Context, check: bool) -> Result<ExitCode, CliError> 
             error,
         })
     })?;
+    // Running, interrupted and failed backfills; finished ones are history.
+    let backfills: Vec<BackfillRecord> = match database.driver.backfill_driver() {
+        Some(backfills) => backfills.list_progress().map_err(|error| {
+            CliError::from(strata_core::Error::Driver {
+                context: "listing backfills",
+                error,
+            })
+        })?,
+        None => Vec::new(),
+    }
+    .into_iter()
+    .filter(|b| b.state != BackfillState::Done)
+    .collect();
     if context.is_json() {
         context.print_json(&json!({
             "migrations": status_json(&statuses),
-            "backfills": [],
+            "backfills": backfills.iter().map(backfill_json).collect::<Vec<_>>(),
             "invalid_indexes": invalid_indexes,
         }));
     } else {
         print!("{}", status_table(&statuses));
+        if !backfills.is_empty() {
+            print!("\n{}", backfills_text(&backfills));
+        }
         for index in &invalid_indexes {
             eprintln!(
                 "warning: index {index} is INVALID (left by a failed or interrupted concurrent build); \

@@ -5,19 +5,28 @@ use std::io::Write as _;
 use serde_json::json;
 use strata_core::{Blocker, Direction, Event, IndexState};
 
+use super::backfill::BackfillPrinter;
 use crate::args::Format;
 
 /// Prints run events in the chosen format.
 pub(crate) struct EventPrinter {
     format: Format,
+    backfill: BackfillPrinter,
 }
 
 impl EventPrinter {
     pub(crate) fn new(format: Format) -> EventPrinter {
-        EventPrinter { format }
+        EventPrinter {
+            format,
+            backfill: BackfillPrinter::new(format == Format::Json),
+        }
     }
 
     pub(crate) fn print(&mut self, event: &Event) {
+        if let Event::Backfill(event) = event {
+            self.backfill.print(event);
+            return;
+        }
         match self.format {
             // SARIF and GitHub annotations are lint reports; run events stay readable text.
             Format::Human | Format::Sarif | Format::Github => self.human(event),

@@ -1,11 +1,13 @@
 //! Rendering for people (aligned text) and for machines (`--format json`): one JSON document on
 //! stdout, events as JSON lines on stderr.
 
+mod backfill;
 mod events;
 mod plan;
 mod status;
 mod verify;
 
+pub(crate) use backfill::{backfill_json, backfills_text};
 pub(crate) use events::EventPrinter;
 pub(crate) use plan::{plan_json, plan_text};
 pub(crate) use status::{status_json, status_table};

@@ -1,0 +1,454 @@
+//! Online backfills on PostgreSQL: the SQL behind [`BackfillDriver`].
+//!
+//! Keys travel as `json_build_array(...)`: integers stay numbers and everything else (text,
+//! uuid, timestamps) becomes a string that PostgreSQL reads back as an untyped literal, which
+//! takes the key column's type in the comparison. So no type names are needed, and the stored
+//! progress is readable. A batch is two round trips in one transaction: lock the progress row and
+//! check it still ends where this run thinks (`FOR UPDATE`), then the change and the progress
+//! update as one statement (the change in a `WITH`, so its row count feeds the progress row).
+//! A session-level advisory lock per backfill tells `status` which ones a live session runs.
+
+use std::time::Duration;
+
+use strata_core::backfill::{
+    BackfillDriver, Batch, BatchEnd, ColumnShape, Key, KeyValue, TableName, TableShape,
+    decode_columns, encode_columns, key_range, owner_here,
+};
+use strata_core::{
+    BackfillRecord, BackfillState, BackfillStatement, Driver, DriverError, Statement,
+};
+use tokio_postgres::{Row, SimpleQueryMessage};
+
+use crate::driver::PgDriver;
+use crate::errors::{driver_error, quote_ident, sql_literal};
+
+/// Advisory lock class of backfills ("stbf"); the second key is `hashtext(name)`. The migration
+/// lock uses the one-bigint form, so the two never collide.
+const LOCK_CLASS: i32 = 0x7374_6266;
+
+const CREATE_PROGRESS: &str = "CREATE TABLE IF NOT EXISTS strata_backfills (
+    name text PRIMARY KEY,
+    table_name text NOT NULL,
+    statement_checksum text NOT NULL,
+    key_columns text NOT NULL,
+    end_key text,
+    last_key text,
+    rows_scanned bigint NOT NULL,
+    rows_changed bigint NOT NULL,
+    estimated_rows bigint,
+    batch_size bigint NOT NULL,
+    state text NOT NULL CHECK (state IN ('running', 'failed', 'done')),
+    error text,
+    owner text,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+)";
+
+const SELECT_PROGRESS: &str = "SELECT b.name, b.table_name, b.statement_checksum, b.key_columns, b.end_key, b.last_key, \
+    b.rows_scanned, b.rows_changed, b.estimated_rows, b.batch_size, b.state, b.error, \
+    to_char(b.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
+    to_char(b.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
+    EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 \
+        AND l.classid::bigint = 1937007206 AND l.objid::bigint = (hashtext(b.name)::bigint & 4294967295) \
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())) \
+    FROM strata_backfills b";
+
+/// Tables under this size get an exact count when the planner has no estimate yet.
+const COUNT_WHEN_SMALLER_THAN: i64 = 64 << 20;
+
+fn qualified(table: &TableName) -> String {
+    match &table.schema {
+        Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(&table.name)),
+        None => quote_ident(&table.name),
+    }
+}
+
+fn quoted(columns: &[String]) -> Vec<String> {
+    columns.iter().map(|c| quote_ident(c)).collect()
+}
+
+fn literals(key: &Key) -> Vec<String> {
+    key.0
+        .iter()
+        .map(|value| match value {
+            KeyValue::Integer(n) => n.to_string(),
+            KeyValue::Text(text) => sql_literal(text),
+        })
+        .collect()
+}
+
+fn json_key(columns: &[String]) -> String {
+    format!("json_build_array({})::text", quoted(columns).join(", "))
+}
+
+/// The batch's change, returning one row per changed row for the progress update to count.
+fn change_sql(statement: &BackfillStatement, range: &str) -> String {
+    format!(
+        "WITH changed AS ({} RETURNING 1)",
+        statement.restricted_to(range)
+    )
+}
+
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn unsigned(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+impl PgDriver {
+    fn query_rows(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<Row>, DriverError> {
+        self.block_on(self.client().query(sql, params))
+            .map_err(|e| driver_error(&e))
+    }
+
+    /// Runs a simple-protocol script and returns the text rows it produced.
+    fn simple_rows(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DriverError> {
+        let messages = self
+            .block_on(self.client().simple_query(sql))
+            .map_err(|e| driver_error(&e))?;
+        Ok(messages
+            .into_iter()
+            .filter_map(|message| match message {
+                SimpleQueryMessage::Row(row) => Some(
+                    (0..row.len())
+                        .map(|i| row.get(i).map(String::from))
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect())
+    }
+
+    fn rollback(&self) {
+        let _ = self.block_on(self.client().batch_execute("ROLLBACK"));
+    }
+
+    /// The batch once the transaction is open and the progress row locked.
+    fn batch_in_transaction(&self, batch: &Batch) -> Result<u64, DriverError> {
+        let name = sql_literal(batch.name);
+        let stored = self.simple_rows(&format!(
+            "SELECT last_key, state FROM strata_backfills WHERE name = {name} FOR UPDATE"
+        ))?;
+        let expected = batch.after.map(Key::encode);
+        match stored.first() {
+            Some(row) if row[0] == expected && row[1].as_deref() != Some("done") => {}
+            _ => {
+                return Err(DriverError::new(format!(
+                    "the progress of backfill {} moved on while this run prepared its batch: \
+                     another process is running it",
+                    batch.name
+                )));
+            }
+        }
+        let range = key_range(
+            &quoted(batch.key_columns),
+            batch.after.map(literals).as_deref(),
+            &literals(batch.upto),
+        );
+        let state = if batch.last { "done" } else { "running" };
+        let rows = self.simple_rows(&format!(
+            "{} UPDATE strata_backfills SET last_key = {}, rows_scanned = rows_scanned + {}, \
+             rows_changed = rows_changed + (SELECT count(*) FROM changed), batch_size = {}, state = '{state}', \
+             error = NULL, owner = {}, updated_at = now() WHERE name = {name} \
+             RETURNING (SELECT count(*) FROM changed);\nCOMMIT",
+            change_sql(batch.statement, &range),
+            sql_literal(&batch.upto.encode()),
+            count(batch.rows),
+            count(batch.batch_size),
+            sql_literal(&owner_here()),
+        ))?;
+        Ok(rows
+            .first()
+            .and_then(|row| row[0].as_deref())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0))
+    }
+}
+
+impl BackfillDriver for PgDriver {
+    fn describe_table(&mut self, table: &TableName) -> Result<Option<TableShape>, DriverError> {
+        let name = qualified(table);
+        let found = self.query_rows(
+            "SELECT c.reltuples::bigint, pg_relation_size(c.oid) FROM pg_class c WHERE c.oid = to_regclass($1)",
+            &[&name],
+        )?;
+        let Some(sizes) = found.first() else {
+            return Ok(None);
+        };
+        let (reltuples, bytes): (i64, i64) = (sizes.get(0), sizes.get(1));
+        let estimated_rows = if reltuples >= 0 {
+            Some(unsigned(reltuples))
+        } else if bytes < COUNT_WHEN_SMALLER_THAN {
+            let rows = self.query_rows(&format!("SELECT count(*) FROM {name}"), &[])?;
+            Some(unsigned(rows[0].get(0)))
+        } else {
+            None
+        };
+        let columns = self
+            .query_rows(
+                "SELECT a.attname::text, NOT a.attnotnull FROM pg_attribute a \
+                 WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+                &[&name],
+            )?
+            .iter()
+            .map(|row| ColumnShape {
+                name: row.get(0),
+                nullable: row.get(1),
+            })
+            .collect();
+        let primary_key = self
+            .query_rows(
+                "SELECT a.attname::text FROM pg_index i \
+                 CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) \
+                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum \
+                 WHERE i.indrelid = to_regclass($1) AND i.indisprimary ORDER BY k.ord",
+                &[&name],
+            )?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        Ok(Some(TableShape {
+            primary_key,
+            columns,
+            estimated_rows,
+        }))
+    }
+
+    fn check_statement(
+        &mut self,
+        statement: &BackfillStatement,
+        key_columns: &[String],
+    ) -> Result<(), DriverError> {
+        let nulls = vec!["NULL".to_owned(); key_columns.len()];
+        let range = key_range(&quoted(key_columns), Some(&nulls), &nulls);
+        let sql = format!(
+            "{} SELECT count(*) FROM changed",
+            change_sql(statement, &range)
+        );
+        self.block_on(self.client().prepare(&sql))
+            .map(drop)
+            .map_err(|e| driver_error(&e))
+    }
+
+    fn largest_key(
+        &mut self,
+        table: &TableName,
+        key_columns: &[String],
+    ) -> Result<Option<Key>, DriverError> {
+        let descending: Vec<String> = quoted(key_columns)
+            .into_iter()
+            .map(|c| format!("{c} DESC"))
+            .collect();
+        let rows = self.query_rows(
+            &format!(
+                "SELECT {} FROM {} ORDER BY {} LIMIT 1",
+                json_key(key_columns),
+                qualified(table),
+                descending.join(", ")
+            ),
+            &[],
+        )?;
+        rows.first().map(|row| Key::decode(row.get(0))).transpose()
+    }
+
+    fn batch_end(
+        &mut self,
+        table: &TableName,
+        key_columns: &[String],
+        after: Option<&Key>,
+        end: &Key,
+        size: u64,
+    ) -> Result<Option<BatchEnd>, DriverError> {
+        let columns = quoted(key_columns).join(", ");
+        let range = key_range(
+            &quoted(key_columns),
+            after.map(literals).as_deref(),
+            &literals(end),
+        );
+        let rows = self.query_rows(
+            &format!(
+                "SELECT {}, n FROM (SELECT {columns}, row_number() OVER (ORDER BY {columns}) AS n \
+                 FROM {} WHERE {range} ORDER BY {columns} LIMIT {size}) AS batch ORDER BY n DESC LIMIT 1",
+                json_key(key_columns),
+                qualified(table),
+            ),
+            &[],
+        )?;
+        rows.first()
+            .map(|row| {
+                Ok(BatchEnd {
+                    key: Key::decode(row.get(0))?,
+                    rows: unsigned(row.get(1)),
+                })
+            })
+            .transpose()
+    }
+
+    fn run_batch(&mut self, batch: &Batch) -> Result<u64, DriverError> {
+        let mut begin = String::from("BEGIN;\n");
+        for setting in self.statement_settings(&Statement::plain("", 0, 1), true) {
+            begin.push_str(&setting);
+            begin.push_str(";\n");
+        }
+        self.block_on(self.client().batch_execute(&begin))
+            .map_err(|e| driver_error(&e))?;
+        let outcome = self.batch_in_transaction(batch);
+        if outcome.is_err() {
+            self.rollback();
+        }
+        outcome
+    }
+
+    fn ensure_progress_table(&mut self) -> Result<(), DriverError> {
+        self.block_on(self.client().batch_execute(CREATE_PROGRESS))
+            .map_err(|e| driver_error(&e))
+    }
+
+    fn read_progress(&mut self, name: &str) -> Result<Option<BackfillRecord>, DriverError> {
+        let rows = self.query_rows(&format!("{SELECT_PROGRESS} WHERE b.name = $1"), &[&name])?;
+        rows.first().map(record).transpose()
+    }
+
+    fn list_progress(&mut self) -> Result<Vec<BackfillRecord>, DriverError> {
+        let exists: bool =
+            self.query_rows("SELECT to_regclass('strata_backfills') IS NOT NULL", &[])?[0].get(0);
+        if !exists {
+            return Ok(Vec::new());
+        }
+        self.query_rows(
+            &format!("{SELECT_PROGRESS} ORDER BY b.started_at, b.name"),
+            &[],
+        )?
+        .iter()
+        .map(record)
+        .collect()
+    }
+
+    fn start_progress(&mut self, record: &BackfillRecord) -> Result<(), DriverError> {
+        let estimated = record.estimated_rows.map(count);
+        self.block_on(self.client().execute(
+            "INSERT INTO strata_backfills (name, table_name, statement_checksum, key_columns, end_key, last_key, \
+             rows_scanned, rows_changed, estimated_rows, batch_size, state, owner) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (name) DO UPDATE SET table_name = excluded.table_name, \
+             statement_checksum = excluded.statement_checksum, key_columns = excluded.key_columns, \
+             end_key = excluded.end_key, last_key = excluded.last_key, rows_scanned = excluded.rows_scanned, \
+             rows_changed = excluded.rows_changed, estimated_rows = excluded.estimated_rows, \
+             batch_size = excluded.batch_size, state = excluded.state, error = NULL, owner = excluded.owner, \
+             started_at = now(), updated_at = now()",
+            &[
+                &record.name,
+                &record.table,
+                &record.statement_checksum,
+                &encode_columns(&record.key_columns),
+                &record.end_key.as_ref().map(Key::encode),
+                &record.last_key.as_ref().map(Key::encode),
+                &count(record.rows_scanned),
+                &count(record.rows_changed),
+                &estimated,
+                &count(record.batch_size),
+                &record.state.as_str(),
+                &owner_here(),
+            ],
+        ))
+        .map(drop)
+        .map_err(|e| driver_error(&e))
+    }
+
+    fn set_state(
+        &mut self,
+        name: &str,
+        state: BackfillState,
+        error: Option<&str>,
+    ) -> Result<(), DriverError> {
+        self.block_on(self.client().execute(
+            "UPDATE strata_backfills SET state = $2, error = $3, owner = $4, updated_at = now() WHERE name = $1",
+            &[&name, &state.as_str(), &error, &owner_here()],
+        ))
+        .map(drop)
+        .map_err(|e| driver_error(&e))
+    }
+
+    fn claim(&mut self, name: &str) -> Result<bool, DriverError> {
+        Ok(self.query_rows(
+            "SELECT pg_try_advisory_lock($1, hashtext($2))",
+            &[&LOCK_CLASS, &name],
+        )?[0]
+            .get(0))
+    }
+
+    fn release(&mut self, name: &str) -> Result<(), DriverError> {
+        self.query_rows(
+            "SELECT pg_advisory_unlock($1, hashtext($2))",
+            &[&LOCK_CLASS, &name],
+        )
+        .map(drop)
+    }
+
+    /// From `pg_stat_replication` on the primary: the largest of each standby's write, flush and
+    /// replay lag. Without standbys (or without the `pg_monitor` role to see their lag) there is
+    /// nothing to wait for.
+    fn replica_lag(&mut self) -> Result<Option<Duration>, DriverError> {
+        let rows = self.query_rows(
+            "SELECT extract(epoch FROM max(greatest(write_lag, flush_lag, replay_lag)))::float8 \
+             FROM pg_stat_replication",
+            &[],
+        )?;
+        Ok(rows[0]
+            .get::<_, Option<f64>>(0)
+            .map(|seconds| Duration::from_secs_f64(seconds.max(0.0))))
+    }
+}
+
+fn record(row: &Row) -> Result<BackfillRecord, DriverError> {
+    let stored: String = row.get(10);
+    let mut state = BackfillState::parse(&stored).ok_or_else(|| {
+        DriverError::new(format!("strata_backfills has an unknown state {stored:?}"))
+    })?;
+    if state == BackfillState::Running && !row.get::<_, bool>(14) {
+        state = BackfillState::Interrupted;
+    }
+    let key = |i: usize| row.get::<_, Option<&str>>(i).map(Key::decode).transpose();
+    Ok(BackfillRecord {
+        name: row.get(0),
+        table: row.get(1),
+        statement_checksum: row.get(2),
+        key_columns: decode_columns(row.get(3))?,
+        end_key: key(4)?,
+        last_key: key(5)?,
+        rows_scanned: unsigned(row.get(6)),
+        rows_changed: unsigned(row.get(7)),
+        estimated_rows: row.get::<_, Option<i64>>(8).map(unsigned),
+        batch_size: unsigned(row.get(9)),
+        state,
+        error: row.get(11),
+        started_at: row.get(12),
+        updated_at: row.get(13),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_class_matches_the_status_query() {
+        assert!(SELECT_PROGRESS.contains(&format!("l.classid::bigint = {LOCK_CLASS}")));
+    }
+
+    #[test]
+    fn keys_become_literals_that_take_the_column_type() {
+        let key = Key(vec![KeyValue::Integer(7), KeyValue::Text("it's".into())]);
+        assert_eq!(literals(&key), ["7", "E'it''s'"]);
+        assert_eq!(
+            json_key(&["a".into(), "B".into()]),
+            "json_build_array(\"a\", \"B\")::text"
+        );
+    }
+}
