@@ -2,6 +2,7 @@
 //! exist; everything else talks to `dyn Driver` (`dyn SchemaDriver` where the schema is read).
 
 use strata_core::{Dialect, DriverError, SchemaDriver, Splitter};
+use strata_mysql::{MySqlDriver, MySqlSplitter, MySqlTarget};
 use strata_postgres::{
     ConnectError, PgDriver, PgSplitter, PgTarget, ScratchDatabase, ScratchError,
 };
@@ -28,7 +29,7 @@ pub(crate) fn dialect_of(url: &str) -> Result<Dialect, CliError> {
             "unknown database URL scheme in {}",
             redact_url(url)
         ))
-        .with_hint("use postgres://, postgresql://, sqlite://PATH or sqlite::memory:")),
+        .with_hint("use postgres://, postgresql://, mysql://, mariadb://, sqlite://PATH or sqlite::memory:")),
     }
 }
 
@@ -37,7 +38,7 @@ pub(crate) fn splitter_for(dialect: Dialect) -> Result<Box<dyn Splitter>, CliErr
     match dialect {
         Dialect::Postgres => Ok(Box::new(PgSplitter)),
         Dialect::Sqlite => Ok(Box::new(SqliteSplitter::new())),
-        Dialect::MySql => Err(mysql_unsupported()),
+        Dialect::MySql => Ok(Box::new(MySqlSplitter)),
     }
 }
 
@@ -55,7 +56,10 @@ pub(crate) fn open(settings: &Settings) -> Result<Database, CliError> {
                 .map_err(|e| CliError::usage(format!("{e}: {}", redact_url(url))))?;
             Box::new(SqliteDriver::open(&target).map_err(sqlite_open_error)?)
         }
-        Dialect::MySql => return Err(mysql_unsupported()),
+        Dialect::MySql => {
+            let target = MySqlTarget::parse(url).map_err(|e| CliError::usage(e.to_string()))?;
+            Box::new(MySqlDriver::connect(&target).map_err(mysql_connect_error)?)
+        }
     };
     Ok(Database {
         driver,
@@ -83,19 +87,32 @@ pub(crate) struct Scratch {
     _cleanup: CleanupOnInterrupt,
 }
 
+/// The configured PostgreSQL database's target (exit 2 for a URL that does not parse).
+pub(crate) fn pg_target(settings: &Settings) -> Result<PgTarget, CliError> {
+    PgTarget::parse(&settings.database_url).map_err(connect_error)
+}
+
+/// An empty PostgreSQL database on `server`'s server, dropped when the value is dropped and on
+/// Ctrl-C (until the returned guard is dropped).
+pub(crate) fn create_pg_scratch(
+    server: &PgTarget,
+) -> Result<(ScratchDatabase, CleanupOnInterrupt), CliError> {
+    let scratch = ScratchDatabase::create(server).map_err(|error| match error {
+        ScratchError::Connect(error) => connect_error(error),
+        create @ ScratchError::Create { .. } => CliError::failed(create.to_string())
+            .with_hint("verify, drift and trace need a user with the CREATEDB privilege"),
+    })?;
+    let cleanup = on_interrupt(scratch.dropper());
+    Ok((scratch, cleanup))
+}
+
 /// Creates an empty scratch database next to the configured one and connects to it.
 pub(crate) fn open_scratch(settings: &Settings) -> Result<Scratch, CliError> {
     let dialect = dialect_of(&settings.database_url)?;
     let (driver, storage, cleanup): (Box<dyn SchemaDriver>, Box<dyn std::any::Any>, _) =
         match dialect {
             Dialect::Postgres => {
-                let server = PgTarget::parse(&settings.database_url).map_err(connect_error)?;
-                let scratch = ScratchDatabase::create(&server).map_err(|error| match error {
-                    ScratchError::Connect(error) => connect_error(error),
-                    create @ ScratchError::Create { .. } => CliError::failed(create.to_string())
-                        .with_hint("verify and drift need a user with the CREATEDB privilege"),
-                })?;
-                let cleanup = on_interrupt(scratch.dropper());
+                let (scratch, cleanup) = create_pg_scratch(&pg_target(settings)?)?;
                 let driver = scratch.connect().map_err(connect_error)?;
                 (
                     Box::new(driver) as Box<dyn SchemaDriver>,
@@ -122,7 +139,28 @@ pub(crate) fn open_scratch(settings: &Settings) -> Result<Scratch, CliError> {
                     cleanup,
                 )
             }
-            Dialect::MySql => return Err(mysql_unsupported()),
+            Dialect::MySql => {
+                let server = MySqlTarget::parse(&settings.database_url)
+                    .map_err(|e| CliError::usage(e.to_string()))?;
+                let scratch =
+                    strata_mysql::ScratchDatabase::create(&server).map_err(
+                        |error| match error {
+                            strata_mysql::ScratchError::Connect(error) => {
+                                mysql_connect_error(error)
+                            }
+                            create => CliError::failed(create.to_string()).with_hint(
+                                "verify and drift need a user allowed to CREATE and DROP databases",
+                            ),
+                        },
+                    )?;
+                let cleanup = on_interrupt(scratch.dropper());
+                let driver = scratch.connect().map_err(mysql_connect_error)?;
+                (
+                    Box::new(driver) as Box<dyn SchemaDriver>,
+                    Box::new(scratch),
+                    cleanup,
+                )
+            }
         };
     Ok(Scratch {
         database: Database {
@@ -134,12 +172,23 @@ pub(crate) fn open_scratch(settings: &Settings) -> Result<Scratch, CliError> {
     })
 }
 
-fn mysql_unsupported() -> CliError {
-    CliError::usage("MySQL and MariaDB URLs are not supported by this build of strata")
-        .with_hint("use a postgres:// or sqlite:// URL")
+fn mysql_connect_error(error: strata_mysql::ConnectError) -> CliError {
+    use strata_mysql::ConnectError as E;
+    let hint = match &error {
+        E::Unreachable { .. } => "check that the server is running and the host and port are right",
+        E::AuthenticationFailed { .. } => "check the user name and password in the database URL",
+        E::DatabaseDoesNotExist { .. } => "create the database first, or fix its name in the URL",
+        _ => "check the database URL",
+    };
+    let cli = if error.is_config_error() {
+        CliError::usage(error.to_string())
+    } else {
+        CliError::failed(error.to_string())
+    };
+    cli.with_hint(hint)
 }
 
-fn connect_error(error: ConnectError) -> CliError {
+pub(crate) fn connect_error(error: ConnectError) -> CliError {
     let hint = match &error {
         ConnectError::Unreachable { .. } => {
             "check that the server is running and the host and port are right"

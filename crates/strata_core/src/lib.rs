@@ -13,6 +13,7 @@
 pub mod backfill;
 pub mod catalog;
 pub mod checksum;
+pub mod delimiter;
 pub mod dialect;
 pub mod directive;
 pub mod driver;
@@ -24,6 +25,7 @@ pub mod locks;
 pub mod migrator;
 pub mod plan;
 pub mod schema;
+pub mod scratch;
 pub mod source;
 pub mod statement;
 pub mod status;
@@ -31,12 +33,12 @@ pub mod text;
 pub mod verify;
 pub mod version;
 
-pub use catalog::{
-    Catalog, CatalogColumn, CatalogConstraint, CatalogConstraintKind, CatalogEnum, CatalogIndex,
 pub use backfill::{
     BackfillDriver, BackfillError, BackfillEvent, BackfillJob, BackfillPlan, BackfillRecord,
     BackfillReport, BackfillRunner, BackfillState, BackfillStatement,
 };
+pub use catalog::{
+    Catalog, CatalogColumn, CatalogConstraint, CatalogConstraintKind, CatalogEnum, CatalogIndex,
     CatalogReader, CatalogTable, ObjectName,
 };
 pub use checksum::Checksum;

@@ -225,7 +225,10 @@ pub fn poll_lock(
             last_report = Some(Instant::now());
         }
         if waited >= wait {
-            return Err(LockError::Timeout { waited, holder: last_holder });
+            return Err(LockError::Timeout {
+                waited,
+                holder: last_holder,
+            });
         }
         let jittered = pause + pause.mul_f64(jitter_fraction() / 2.0);
         std::thread::sleep(jittered.min(wait.saturating_sub(waited)));
@@ -239,7 +242,8 @@ pub fn jitter_fraction() -> f64 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    let mixed = (u64::from(nanos) ^ u64::from(std::process::id())).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mixed =
+        (u64::from(nanos) ^ u64::from(std::process::id())).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     (mixed >> 11) as f64 / (1u64 << 53) as f64
 }
 

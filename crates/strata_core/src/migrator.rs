@@ -858,12 +858,27 @@ impl<'a> Migrator<'a> {
             name: format!("{}_{}", step.label, step.name),
             statement: plan.statement.clone(),
             options: plan.options.clone(),
-            statement_checksum: step.script.statement_checksums.first().cloned().unwrap_or_default(),
+            statement_checksum: step
+                .script
+                .statement_checksums
+                .first()
+                .cloned()
+                .unwrap_or_default(),
         };
         runner
-            .run(&mut *self.driver, &job, &self.options.lock_policy, &mut *self.events)
+            .run(
+                &mut *self.driver,
+                &job,
+                &self.options.lock_policy,
+                &mut *self.events,
+            )
             .map(drop)
-            .map_err(|error| (DriverError::new(error.to_string()).with_hint(error.hint()), 1))
+            .map_err(|error| {
+                (
+                    DriverError::new(error.to_string()).with_hint(error.hint()),
+                    1,
+                )
+            })
     }
 
     /// A failed `CREATE INDEX CONCURRENTLY` leaves an INVALID index that slows every write and is
@@ -951,7 +966,6 @@ impl<'a> Migrator<'a> {
 /// How often waiting is reported.
 const REPORT_EVERY: Duration = Duration::from_secs(2);
 const PREFLIGHT_POLL: Duration = Duration::from_millis(250);
-
 
 fn check_order(
     statuses: &[MigrationStatus],

@@ -159,7 +159,12 @@ impl Driver for PgDriver {
         wait: Duration,
         waiting: &mut dyn FnMut(&LockHolder, Duration),
     ) -> Result<(), LockError> {
-        self.block_on(lock::acquire(self.client(), wait, waiting))
+        strata_core::locks::poll_lock(
+            wait,
+            waiting,
+            || self.block_on(lock::try_acquire(self.client())),
+            || self.block_on(lock::current_holder(self.client())),
+        )
     }
 
     fn unlock(&mut self) -> Result<(), DriverError> {
@@ -315,8 +320,8 @@ impl Driver for PgDriver {
     fn catalog_reader(&mut self) -> Option<&mut dyn strata_core::CatalogReader> {
         Some(self)
     }
-}
 
     fn backfill_driver(&mut self) -> Option<&mut dyn strata_core::BackfillDriver> {
         Some(self)
     }
+}

@@ -7,10 +7,7 @@
 //! Being session-level, the lock also covers statements that run outside a transaction, and
 //! PostgreSQL releases it when the session ends, even if strata is killed.
 
-use std::time::{Duration, Instant};
-
-use rand::Rng;
-use strata_core::{LockError, LockHolder};
+use strata_core::{DriverError, LockHolder};
 use tokio_postgres::Client;
 
 use crate::errors::driver_error;
@@ -18,10 +15,6 @@ use crate::errors::driver_error;
 /// The advisory lock key: "strata" in ASCII. Advisory locks are per database, so one key
 /// serialises strata runs on each database.
 pub(crate) const LOCK_KEY: i64 = 0x7374_7261_7461;
-
-const FIRST_BACKOFF: Duration = Duration::from_millis(25);
-const MAX_BACKOFF: Duration = Duration::from_secs(1);
-const REPORT_EVERY: Duration = Duration::from_secs(5);
 
 /// Who holds the lock: the session, its application, user and client, and when it began.
 const HOLDER: &str = "SELECT a.pid, a.application_name, a.usename::text, host(a.client_addr), \
@@ -32,45 +25,16 @@ const HOLDER: &str = "SELECT a.pid, a.application_name, a.usename::text, host(a.
       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
     LIMIT 1";
 
-pub(crate) async fn acquire(
-    client: &Client,
-    wait: Duration,
-    waiting: &mut dyn FnMut(&LockHolder, Duration),
-) -> Result<(), LockError> {
-    let started = Instant::now();
-    let mut backoff = FIRST_BACKOFF;
-    let mut last_report: Option<Instant> = None;
-    let mut holder = None;
-    loop {
-        let acquired: bool = client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY])
-            .await
-            .map_err(|e| driver_error(&e))?
-            .get(0);
-        if acquired {
-            return Ok(());
-        }
-        let waited = started.elapsed();
-        if last_report.is_none_or(|at| at.elapsed() >= REPORT_EVERY) || waited >= wait {
-            holder = current_holder(client).await?;
-            if let Some(holder) = &holder
-                && waited < wait
-            {
-                waiting(holder, waited);
-            }
-            last_report = Some(Instant::now());
-        }
-        if waited >= wait {
-            return Err(LockError::Timeout { waited, holder });
-        }
-        let jitter = rand::rng().random_range(0..=backoff.as_millis() as u64 / 2);
-        let pause = (backoff + Duration::from_millis(jitter)).min(wait.saturating_sub(waited));
-        tokio::time::sleep(pause).await;
-        backoff = (backoff * 2).min(MAX_BACKOFF);
-    }
+/// One try, never waiting: `pg_try_advisory_lock` holds no snapshot.
+pub(crate) async fn try_acquire(client: &Client) -> Result<bool, DriverError> {
+    client
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY])
+        .await
+        .map(|row| row.get(0))
+        .map_err(|e| driver_error(&e))
 }
 
-pub(crate) async fn release(client: &Client) -> Result<(), strata_core::DriverError> {
+pub(crate) async fn release(client: &Client) -> Result<(), DriverError> {
     client
         .query_one("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
         .await
@@ -78,7 +42,7 @@ pub(crate) async fn release(client: &Client) -> Result<(), strata_core::DriverEr
         .map_err(|e| driver_error(&e))
 }
 
-async fn current_holder(client: &Client) -> Result<Option<LockHolder>, strata_core::DriverError> {
+pub(crate) async fn current_holder(client: &Client) -> Result<Option<LockHolder>, DriverError> {
     let row = client
         .query_opt(HOLDER, &[&LOCK_KEY])
         .await

@@ -6,19 +6,13 @@
 //! (after success, on failure and while unwinding a panic). A signal handler can drop it from
 //! another thread through [`ScratchDatabase::dropper`].
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use strata_core::DriverError;
 
 use crate::connect::{ConnectError, PgTarget};
 use crate::driver::PgDriver;
 use crate::errors::{driver_error, quote_ident};
 
-/// Prefix of every scratch database's name.
-pub const SCRATCH_PREFIX: &str = "strata_verify_";
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
+pub use strata_core::scratch::SCRATCH_PREFIX;
 
 /// Why a scratch database could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -41,14 +35,7 @@ impl ScratchDatabase {
     /// Creates an empty database next to `server`'s (the user needs `CREATEDB`).
     pub fn create(server: &PgTarget) -> Result<ScratchDatabase, ScratchError> {
         let admin = PgDriver::connect(server)?;
-        let created = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let name = format!(
-            "{SCRATCH_PREFIX}{created}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
+        let name = strata_core::scratch::scratch_database_name();
         admin
             .block_on(
                 admin

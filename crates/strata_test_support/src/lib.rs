@@ -5,6 +5,10 @@
 //! comes from `STRATA_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`). A test
 //! that cannot reach it fails with a message saying how to start it: it never skips.
 
+mod mysql;
+
+pub use mysql::{MySqlSession, MySqlTestDb, mysql_server_url};
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -7,12 +7,13 @@ use std::path::PathBuf;
 use std::process::Output;
 
 use assert_cmd::Command;
-use strata_test_support::{PgSession, PgTestDb};
+use strata_test_support::{MySqlSession, MySqlTestDb, PgSession, PgTestDb};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
     Postgres,
+    MySql,
 }
 
 pub struct Project {
@@ -20,20 +21,26 @@ pub struct Project {
     pub backend: Backend,
     pub url: String,
     db: Option<PgTestDb>,
+    mysql: Option<MySqlTestDb>,
 }
 
 impl Project {
     pub fn new(backend: Backend, label: &str) -> Project {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir(dir.path().join("migrations")).expect("migrations dir");
-        let (url, db) = match backend {
+        let (url, db, mysql) = match backend {
             Backend::Sqlite => (
                 format!("sqlite://{}", dir.path().join("app.db").display()),
+                None,
                 None,
             ),
             Backend::Postgres => {
                 let db = PgTestDb::create(label);
-                (db.url(), Some(db))
+                (db.url(), Some(db), None)
+            }
+            Backend::MySql => {
+                let db = MySqlTestDb::create(label);
+                (db.url(), None, Some(db))
             }
         };
         Project {
@@ -41,6 +48,7 @@ impl Project {
             backend,
             url,
             db,
+            mysql,
         }
     }
 
@@ -88,6 +96,7 @@ impl Project {
     pub fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
         match self.backend {
             Backend::Postgres => self.session().query(sql),
+            Backend::MySql => self.mysql_session().query(sql),
             Backend::Sqlite => {
                 let conn = rusqlite::Connection::open(self.path("app.db")).expect("open sqlite");
                 let mut statement = conn.prepare(sql).expect("prepare");
@@ -113,6 +122,10 @@ impl Project {
         }
     }
 
+    pub fn mysql_session(&self) -> MySqlSession {
+        self.mysql.as_ref().expect("a MySQL project").session()
+    }
+
     pub fn session(&self) -> PgSession {
         self.db.as_ref().expect("a PostgreSQL project").session()
     }
@@ -125,6 +138,10 @@ impl Project {
             }
             Backend::Sqlite => {
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'strata_migrations' ORDER BY 1"
+            }
+            Backend::MySql => {
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
+                 AND TABLE_NAME <> 'strata_migrations' ORDER BY 1"
             }
         };
         self.query(sql)
@@ -140,6 +157,10 @@ impl Project {
             }
             Backend::Sqlite => {
                 "SELECT count(*) FROM sqlite_master WHERE name = 'strata_migrations'"
+            }
+            Backend::MySql => {
+                "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
+                 AND TABLE_NAME = 'strata_migrations'"
             }
         };
         self.query(sql)[0][0].as_deref() == Some("1")
