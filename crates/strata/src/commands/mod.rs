@@ -13,6 +13,7 @@ mod redo;
 mod resolve;
 mod schema;
 mod status;
+mod trace;
 mod up;
 mod validate;
 mod verify;
@@ -43,6 +44,11 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, CliError> {
             "--format sarif and --format github are lint reports; only `strata lint` takes them",
         ));
     }
+    if format == Format::Markdown && !matches!(cli.command, Command::Trace(_)) {
+        return Err(CliError::usage(
+            "--format markdown is a trace report; only `strata trace` takes it",
+        ));
+    }
     let context = Context {
         settings: Settings::resolve(&cli.global)?,
         format,
@@ -63,13 +69,14 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Validate => validate::run(&context),
         Command::Baseline { version } => baseline::run(&context, &version),
         Command::Resolve(args) => resolve::run(&context, &args),
+        Command::Backfill(args) => backfill::run(&context, &args),
         Command::Lint(args) => lint::run(&context, &args),
+        Command::Trace(args) => trace::run(&context, &args),
         Command::Verify(args) => verify::run(&context, &args),
         Command::Drift => drift::run(&context),
         Command::Schema(SchemaCommand::Dump(args)) => schema::dump(&context, &args),
         Command::Explain { .. } => unreachable!("handled above"),
     }
-        Command::Backfill(args) => backfill::run(&context, &args),
 }
 
 /// What every command needs: the settings and the output format.
@@ -86,19 +93,29 @@ impl Context {
 
     /// Reads the migrations directory, printing its warnings.
     fn load_migrations(&self) -> Result<MigrationSet, CliError> {
-        let set = MigrationSet::load(&self.settings.dir, self.dialect()?)
-            .map_err(strata_core::Error::from)?;
-        for warning in &set.warnings {
-            eprintln!("warning: {warning}");
-        }
-        Ok(set)
+        load_migrations(&self.settings.dir, self.dialect()?)
     }
 
-    /// Reads the migrations (problems there exit 2 before any server is contacted), then connects.
+    /// Reads the migrations directory while connecting: each takes milliseconds, and every
+    /// command needs both. A problem in the directory still wins (exit 2), and a missing
+    /// directory is reported before any server is contacted.
     fn open(&self) -> Result<(Database, MigrationSet), CliError> {
-        let set = self.load_migrations()?;
-        let database = database::open(&self.settings)?;
-        Ok((database, set))
+        let dialect = self.dialect()?;
+        if !self.settings.dir.is_dir() {
+            return Err(self.load_migrations().err().unwrap_or_else(|| {
+                CliError::usage(format!(
+                    "{} is not a directory",
+                    self.settings.dir.display()
+                ))
+            }));
+        }
+        let dir = self.settings.dir.clone();
+        let loading = std::thread::spawn(move || load_migrations(&dir, dialect));
+        let database = database::open(&self.settings);
+        let set = loading
+            .join()
+            .map_err(|_| CliError::failed("reading the migrations directory failed"))??;
+        Ok((database?, set))
     }
 
     fn run_options(&self) -> RunOptions {
@@ -107,6 +124,7 @@ impl Context {
             out_of_order: self.settings.out_of_order,
             lock_policy: self.settings.lock_policy.clone(),
             applied_by: applied_by(),
+            backfill_runner: Some(std::sync::Arc::new(strata_backfill::Engine)),
             ..RunOptions::default()
         }
     }
@@ -114,7 +132,6 @@ impl Context {
     /// Prints the command's JSON document on stdout.
     fn print_json(&self, document: &Value) {
         println!("{document}");
-            backfill_runner: Some(std::sync::Arc::new(strata_backfill::Engine)),
     }
 
     fn is_json(&self) -> bool {
@@ -219,4 +236,13 @@ fn print_touched(context: &Context, report: &strata_core::RunReport, summary: &s
 /// "1 migration", "3 migrations".
 fn migrations(n: usize) -> String {
     format!("{n} migration{}", if n == 1 { "" } else { "s" })
+}
+
+/// Reads a migrations directory, printing its warnings.
+fn load_migrations(dir: &std::path::Path, dialect: Dialect) -> Result<MigrationSet, CliError> {
+    let set = MigrationSet::load(dir, dialect).map_err(strata_core::Error::from)?;
+    for warning in &set.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(set)
 }
