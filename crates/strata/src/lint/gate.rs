@@ -49,6 +49,10 @@ impl LintGate {
             .read_history()
             .map_err(|e| CliError::failed(format!("cannot read the migration history: {e}")))?;
         let ByHistory { applied, pending } = ByHistory::new(set, &history, target);
+        if pending.is_empty() {
+            // Nothing will run: no catalog to read, nothing to parse (a no-op `up` stays fast).
+            return Ok(LintGate { diagnostics: Vec::new(), errors: 0 });
+        }
         let diagnostics = match database.driver.catalog_reader() {
             Some(reader) => {
                 let version_given = context.settings.lint.pg_version().is_some();
