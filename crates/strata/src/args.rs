@@ -56,6 +56,8 @@ pub(crate) enum Format {
     Sarif,
     /// GitHub workflow annotations (`lint` only)
     Github,
+    /// Markdown for a pull-request comment (`trace` only)
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,6 +103,9 @@ pub(crate) enum Command {
     Schema(SchemaCommand),
     /// Check migrations for statements that lock, rewrite, break running code or lose data
     Lint(LintArgs),
+    /// PostgreSQL: run migrations statement by statement and report the locks, rewrites and
+    /// schema changes each one really makes
+    Trace(TraceArgs),
     /// Run an UPDATE or DELETE online: in key-range batches, throttled, resumable, exactly once
     Backfill(BackfillArgs),
     /// Show a lint rule's documentation
@@ -126,6 +131,19 @@ pub(crate) struct LintArgs {
     /// Read table sizes and existing objects from the configured PostgreSQL database
     #[arg(long)]
     pub(crate) catalog: bool,
+    /// Show infos too
+    #[arg(long, short)]
+    pub(crate) verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TraceArgs {
+    /// Versions or up files of the migrations to trace [default: the pending migrations]
+    #[arg(value_name = "VERSION|PATH")]
+    pub(crate) migrations: Vec<String>,
+    /// Trace on the configured database itself, rolling each migration back (its locks are real)
+    #[arg(long)]
+    pub(crate) in_place: bool,
     /// Show infos too
     #[arg(long, short)]
     pub(crate) verbose: bool,

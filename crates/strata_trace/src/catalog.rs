@@ -193,10 +193,8 @@ pub(crate) fn changes(before: &Snapshot, after: &Snapshot, ages: &Ages<'_>) -> S
     };
     let mut changes = StatementChanges::default();
 
-    // A lock adds nothing when the transaction already held one at least as strong.
     for &(oid, mode) in after.locks.difference(&before.locks) {
-        let already_held = before.locks.iter().any(|&(o, m)| o == oid && m >= mode);
-        if let (false, Some(relation)) = (already_held, relation(oid)) {
+        if let Some(relation) = relation(oid) {
             changes.locks.push(LockTaken {
                 relation,
                 mode,

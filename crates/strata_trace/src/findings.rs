@@ -149,26 +149,8 @@ fn statement_findings(
             })
     };
     let duration = milliseconds(statement.duration);
-    for relation in &statement.rewrites {
-        let blocking = held
-            .iter()
-            .filter(|l| l.blocks.reads_or_writes())
-            .find(|l| l.relation == *relation || relation.kind.is_index());
-        if let Some(lock) = blocking {
-            out.extend(about(
-                TABLE_REWRITE,
-                index,
-                relation,
-                format!(
-                    "{} `{}` was rewritten (new relfilenode) while `{}` on `{}` was held ({}); here that took {duration}, on a big table it takes as long as copying it",
-                    relation.kind.as_str(),
-                    relation.name,
-                    lock.mode,
-                    lock.relation.name,
-                    lock.blocks
-                ),
-            ));
-        }
+    if let Some(finding) = rewrite_finding(index, statement, held) {
+        out.push(finding);
     }
     let built_by_constraint = statement.constraints.iter().any(|c| c.built_index);
     let new_index = statement.created.iter().find(|r| r.kind.is_index());
@@ -237,6 +219,59 @@ fn statement_findings(
             ));
         }
     }
+}
+
+/// One finding for everything a statement rewrote while a lock blocking reads or writes was
+/// held on it (an index: on it or on any table), naming the strongest such lock.
+fn rewrite_finding(
+    index: usize,
+    statement: &StatementTrace,
+    held: &[&LockTaken],
+) -> Option<TracedFinding> {
+    let mut strongest: Option<&LockTaken> = None;
+    let mut rewritten: Vec<&Relation> = Vec::new();
+    for relation in statement
+        .rewrites
+        .iter()
+        .filter(|r| r.age != RelationAge::CreatedInMigration)
+    {
+        let lock = held
+            .iter()
+            .filter(|l| l.blocks.reads_or_writes())
+            .filter(|l| {
+                l.relation == *relation || (relation.kind.is_index() && !l.relation.kind.is_index())
+            })
+            .max_by_key(|l| (l.relation == *relation, l.mode));
+        if let Some(lock) = lock {
+            rewritten.push(relation);
+            if strongest.is_none_or(|s| lock.mode > s.mode) {
+                strongest = Some(lock);
+            }
+        }
+    }
+    let lock = strongest?;
+    // Lowered only when every rewritten relation is one an earlier traced migration created.
+    let about_relation = rewritten
+        .iter()
+        .find(|r| r.age == RelationAge::Existing)
+        .unwrap_or(&rewritten[0]);
+    let names: Vec<String> = rewritten
+        .iter()
+        .map(|r| format!("{} `{}`", r.kind.as_str(), r.name))
+        .collect();
+    about(
+        TABLE_REWRITE,
+        index,
+        about_relation,
+        format!(
+            "rewrote {} (new relfilenode) while holding `{}` on `{}` ({}); {} here, on a big table as long as copying it",
+            names.join(", "),
+            lock.mode,
+            lock.relation.name,
+            lock.blocks,
+            milliseconds(statement.duration)
+        ),
+    )
 }
 
 /// `12.3 ms`.

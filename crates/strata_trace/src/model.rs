@@ -23,6 +23,9 @@ pub enum TraceMode {
 #[derive(Debug, Clone, Serialize)]
 pub struct TraceReport {
     pub mode: TraceMode,
+    /// The database traced on: the scratch database (gone by the time anyone reads this), or the
+    /// configured one.
+    pub database: String,
     /// `server_version` of the server the trace ran on.
     pub server_version: String,
     pub migrations: Vec<MigrationTrace>,

@@ -9,7 +9,7 @@ use strata_lint::{Summary, report};
 use crate::findings::milliseconds;
 use crate::model::{
     Change, ColumnChange, ColumnState, ConstraintChange, Execution, LockHold, LockTaken,
-    MigrationTrace, StatementTrace, TraceMode, TraceReport,
+    MigrationTrace, RelationAge, StatementTrace, TraceMode, TraceReport,
 };
 
 /// Where and how the trace ran, in one sentence.
@@ -50,8 +50,13 @@ fn execution_note(statement: &StatementTrace) -> Option<String> {
 }
 
 fn lock_text(lock: &LockTaken) -> String {
+    let new = if lock.relation.age == RelationAge::CreatedInMigration {
+        " (created by this migration)"
+    } else {
+        ""
+    };
     format!(
-        "{} on {} {}: {}",
+        "{} on {} {}{new}: {}",
         lock.mode,
         lock.relation.kind.as_str(),
         lock.relation.name,
@@ -231,8 +236,13 @@ pub fn render_markdown(report: &TraceReport) -> String {
         out.push_str("| line | statement | duration | locks taken | changes |\n");
         out.push_str("|---:|---|---:|---|---|\n");
         for statement in &migration.statements {
-            let mut locks: Vec<String> = statement.locks.iter().map(lock_text).collect();
-            locks.extend(execution_note(statement).map(|note| format!("_{note}_")));
+            let mut locks: Vec<String> = statement
+                .locks
+                .iter()
+                .map(|lock| escape(&lock_text(lock)))
+                .collect();
+            locks.extend(execution_note(statement).map(|note| format!("_{}_", escape(&note))));
+            let changes: Vec<String> = changes(statement).iter().map(|c| escape(c)).collect();
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} |",
@@ -240,7 +250,7 @@ pub fn render_markdown(report: &TraceReport) -> String {
                 code(&one_line(&statement.sql)),
                 milliseconds(statement.duration),
                 cell(&locks),
-                cell(&changes(statement))
+                cell(&changes)
             );
         }
         if let Some(failure) = failure_text(migration) {
@@ -274,8 +284,8 @@ pub fn render_markdown(report: &TraceReport) -> String {
                 diagnostic.rule,
                 code(&format!("{}:{}", diagnostic.file, diagnostic.line)),
                 cell(&[
-                    diagnostic.message.clone(),
-                    format!("help: {}", diagnostic.help)
+                    escape(&diagnostic.message),
+                    format!("help: {}", escape(&diagnostic.help))
                 ])
             );
         }
@@ -309,28 +319,16 @@ fn code(text: &str) -> String {
     }
 }
 
-/// Markdown-significant characters of prose escaped, for a table cell or a list item.
+/// Text that would break a table row or turn into HTML, made safe (the text's own backticks
+/// stay code spans).
 fn escape(text: &str) -> String {
-    text.replace('|', "\\|")
-        .replace('*', "\\*")
-        .replace('_', "\\_")
-        .replace('<', "&lt;")
+    text.replace('|', "\\|").replace('<', "&lt;")
 }
 
-/// Several lines in one table cell.
+/// Several already-escaped lines in one table cell.
 fn cell(lines: &[String]) -> String {
     if lines.is_empty() {
         return "—".to_owned();
     }
-    lines
-        .iter()
-        .map(|line| {
-            if line.starts_with('_') && line.ends_with('_') {
-                line.clone()
-            } else {
-                escape(line)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("<br>")
+    lines.join("<br>")
 }

@@ -148,18 +148,25 @@ impl<'a> Tracer<'a> {
                     .as_millis()
             ))
             .map_err(TraceError::session("set the tracing session's timeouts"))?;
-        let server_version = session
+        // `15.20 (Debian 15.20-0+deb12u1)`: the number is what matters.
+        let server_version: String = session
             .query("SELECT current_setting('server_version')", &[])
             .map_err(TraceError::session("read the server version"))?
             .first()
             .map(|row| row.get(0))
             .unwrap_or_default();
+        let server_version = server_version
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         Ok(Tracer {
             session,
             mode,
             options,
             report: TraceReport {
                 mode,
+                database: target.database().to_owned(),
                 server_version,
                 migrations: Vec::new(),
                 diagnostics: Vec::new(),

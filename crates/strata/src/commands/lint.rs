@@ -142,6 +142,7 @@ fn render(diagnostics: &[Diagnostic], format: Format, verbose: bool) -> String {
         Format::Json => report::render_json(diagnostics) + "\n",
         Format::Sarif => report::render_sarif(diagnostics) + "\n",
         Format::Github => report::render_github(diagnostics),
+        Format::Markdown => unreachable!("commands::run lets only `trace` take --format markdown"),
     }
 }
 

@@ -29,7 +29,7 @@ impl EventPrinter {
         }
         match self.format {
             // SARIF and GitHub annotations are lint reports; run events stay readable text.
-            Format::Human | Format::Sarif | Format::Github => self.human(event),
+            Format::Human | Format::Sarif | Format::Github | Format::Markdown => self.human(event),
             Format::Json => {
                 let line = json_event(event);
                 let _ = writeln!(std::io::stderr().lock(), "{line}");
