@@ -12,6 +12,7 @@ pub use strata_core::{
 };
 
 use crate::error::SettingsError;
+use crate::facts::MySqlVersion;
 use crate::registry;
 use crate::report::Severity;
 
@@ -98,6 +99,8 @@ pub enum RuleSetting {
 pub struct Settings {
     /// Target PostgreSQL major version (`--pg-version`); version-aware rules read it.
     pub postgres_version: u32,
+    /// Target MySQL or MariaDB version (`--mysql-version`); `mysql-copy-alter` reads it.
+    pub mysql_version: MySqlVersion,
     /// Tables with fewer estimated rows than this have their locking findings lowered to `info`.
     pub small_table_rows: u64,
     rules: BTreeMap<&'static str, RuleSetting>,
@@ -112,6 +115,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             postgres_version: DEFAULT_POSTGRES_VERSION,
+            mysql_version: MySqlVersion::default(),
             small_table_rows: DEFAULT_SMALL_TABLE_ROWS,
             rules: BTreeMap::new(),
         }

@@ -1,6 +1,6 @@
 //! The dialect-neutral statement model the rules read.
 //!
-//! Each front end (`parse::postgres`, `parse::sqlite`) lowers its parser's AST into these types, keeping only
+//! Each front end (`parse::postgres`, `parse::sqlite`, `parse::mysql`) lowers its parser's AST into these types, keeping only
 //! what a rule or the schema model needs. Rules are then written once for every dialect, and a new dialect
 //! (MySQL) is one more front end.
 
@@ -15,8 +15,23 @@ pub(crate) struct Statement {
     pub(crate) kind: StatementKind,
     /// Every string literal in the statement, unquoted (a use of an enum value is a literal).
     pub(crate) string_literals: Vec<String>,
-    /// Identifiers written longer than PostgreSQL keeps (the parser has already truncated them in the AST).
+    /// Identifiers written longer than the dialect keeps (PostgreSQL's parser has already truncated them in
+    /// the AST).
     pub(crate) long_identifiers: Vec<String>,
+    /// MySQL online-DDL clauses, read from tokens so that statements sqlparser cannot read are covered too.
+    pub(crate) online_ddl: OnlineDdl,
+}
+
+/// What a MySQL statement's tokens say about how the server runs it, parsed or not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct OnlineDdl {
+    /// `ALGORITHM [=] x`, upper case (`COPY`, `INPLACE`, `INSTANT`, `NOCOPY`, `DEFAULT`).
+    pub(crate) algorithm: Option<String>,
+    /// `LOCK [=] x` of an `ALTER TABLE` or `CREATE/DROP INDEX`, upper case (`NONE`, `SHARED`, `EXCLUSIVE`,
+    /// `DEFAULT`).
+    pub(crate) lock: Option<String>,
+    /// The table an `ALTER TABLE ... CONVERT TO CHARACTER SET` rebuilds (sqlparser cannot read that clause).
+    pub(crate) charset_conversion: Option<ObjectName>,
 }
 
 /// What a statement does.
@@ -106,8 +121,12 @@ pub(crate) enum StatementKind {
     },
     /// Anything else that parsed (queries, `COMMENT`, `GRANT`, ...).
     Other,
-    /// A statement the dialect's parser could not read (SQLite only: PostgreSQL rejects the file).
-    Unparsed,
+    /// A statement the dialect's parser could not read (SQLite and MySQL: PostgreSQL rejects the file);
+    /// `ddl` tells whether its leading keyword (`CREATE`, `ALTER`, `DROP`, `RENAME`, `TRUNCATE`) changes the
+    /// schema.
+    Unparsed {
+        ddl: bool,
+    },
 }
 
 /// The verb of a DDL statement, for idempotency checks.
@@ -199,6 +218,18 @@ pub(crate) enum AlterAction {
     DisableTrigger {
         all: bool,
     },
+    /// MySQL `MODIFY [COLUMN]` / `CHANGE [COLUMN] old`: the column's whole definition restated (its name in
+    /// `definition` is the new one). Attributes left out are reset, so `NOT NULL` left out drops it.
+    RedefineColumn {
+        column: String,
+        definition: ColumnDef,
+    },
+    /// MySQL `FIRST` / `AFTER other` on an added or redefined column: it does not go (or stay) last.
+    PlaceColumn {
+        column: String,
+    },
+    /// MySQL `DROP PRIMARY KEY`.
+    DropPrimaryKey,
     /// Any other subcommand; `description` names it for messages (SQLite reports unsupported forms).
     Other {
         description: String,
@@ -363,6 +394,7 @@ impl Statement {
             kind,
             string_literals: Vec::new(),
             long_identifiers: Vec::new(),
+            online_ddl: OnlineDdl::default(),
         }
     }
 
@@ -383,6 +415,7 @@ impl Statement {
             | K::RenameEnumValue { .. }
             | K::OtherDdl { .. } => true,
             K::Do { body, .. } => body.iter().any(Statement::is_ddl),
+            K::Unparsed { ddl } => *ddl,
             _ => false,
         }
     }

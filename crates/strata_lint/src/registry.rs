@@ -9,6 +9,7 @@ use crate::rules::{
     drop_column, drop_index_not_concurrent, drop_not_null, drop_schema_or_database, drop_table,
     enum_value_used_same_transaction, foreign_key_not_valid, foreign_key_without_index,
     identifier_too_long, index_not_concurrent, lock_table, missing_down, mixed_schema_and_data,
+    mysql_blocking_algorithm, mysql_copy_alter, mysql_multiple_ddl,
     not_idempotent_outside_transaction, prefer_bigint, prefer_identity, prefer_jsonb, prefer_text,
     prefer_timestamptz, reindex_not_concurrent, rename_column, rename_enum_value, rename_table,
     set_not_null, sqlite_unsupported_alter, statement_after_access_exclusive, syntax_error,
@@ -78,6 +79,9 @@ pub const RULES: &[&Rule] = &[
     &ban_char::RULE,
     &prefer_jsonb::RULE,
     &identifier_too_long::RULE,
+    &mysql_blocking_algorithm::RULE,
+    &mysql_copy_alter::RULE,
+    &mysql_multiple_ddl::RULE,
     &sqlite_unsupported_alter::RULE,
     &unused_allow::RULE,
     &syntax_error::RULE,
@@ -166,8 +170,8 @@ mod tests {
         }
     }
 
-    /// The documented bad example is reported by the rule itself, and the good one is not (on PostgreSQL,
-    /// at the newest version the rule is about).
+    /// The documented bad example is reported by the rule itself, and the good one is not (on the rule's
+    /// first dialect: PostgreSQL at the newest version the rule is about, MySQL at the default version).
     #[test]
     fn examples_behave_as_documented() {
         for rule in RULES.iter().filter(|r| {
@@ -181,6 +185,9 @@ mod tests {
                 }
                 if dialect == Dialect::Sqlite {
                     case = case.sqlite();
+                }
+                if dialect == Dialect::MySql {
+                    case = case.mysql(&crate::facts::DEFAULT_MYSQL_VERSION.to_string());
                 }
                 if rule.id == "missing-down" {
                     return case;

@@ -385,8 +385,19 @@ fn apply_alter_action(
         AlterAction::DropConstraint { name } => table
             .constraints
             .retain(|c| c.name.as_deref() != Some(name)),
+        AlterAction::RedefineColumn { column, definition } => {
+            if let Some(model) = table.column_mut(column) {
+                model.name.clone_from(&definition.name);
+                model.data_type = definition.data_type.clone();
+                model.not_null = definition.not_null || definition.primary_key;
+            }
+        }
+        AlterAction::DropPrimaryKey => table
+            .constraints
+            .retain(|c| !matches!(c.kind, ConstraintKind::PrimaryKey { .. })),
         AlterAction::DetachPartition { .. }
         | AlterAction::DisableTrigger { .. }
+        | AlterAction::PlaceColumn { .. }
         | AlterAction::Other { .. } => {}
     }
 }

@@ -1,9 +1,14 @@
 //! Database facts as data: which lock each operation takes, whether it scans or rewrites the table, and from
-//! which server version. Rules ask these tables instead of hard-coding lock knowledge, the rule documentation
-//! is rendered from them, and `tests/pg_lock_facts.rs` checks them against a live server.
+//! which server version (PostgreSQL lock modes; MySQL/MariaDB online-DDL algorithms). Rules ask these
+//! tables instead of hard-coding lock knowledge, the rule documentation is rendered from them, and `tests/pg_lock_facts.rs` checks them against a live server.
 
+mod mysql;
 mod pg_locks;
 
+pub use mysql::{
+    Algorithm, DEFAULT_MARIADB_VERSION, DEFAULT_MYSQL_VERSION, MYSQL_FACTS, MySqlFact, MySqlFlavor,
+    MySqlOperation, MySqlVersion, mysql_algorithm,
+};
 pub use pg_locks::{PgOperation, pg_lock_fact};
 
 pub use strata_core::LockMode;

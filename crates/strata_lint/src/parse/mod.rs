@@ -7,8 +7,10 @@ use strata_core::lexer::{TokenKind, tokens};
 use crate::input::Dialect;
 use crate::ir::Statement;
 
+pub(crate) mod mysql;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
+mod sqlparser_lower;
 
 /// One statement of a file: where it is and what it does.
 #[derive(Debug, Clone)]
@@ -18,7 +20,8 @@ pub(crate) struct ParsedStatement {
     pub(crate) statement: Statement,
 }
 
-/// Parses a whole file; PostgreSQL rejects a file with a syntax error, SQLite never does.
+/// Parses a whole file; PostgreSQL rejects a file with a syntax error, SQLite never does, and MySQL only
+/// when the file cannot be split into statements (a `DELIMITER` without a value).
 pub(crate) fn parse(
     sql: &str,
     dialect: Dialect,
@@ -26,10 +29,7 @@ pub(crate) fn parse(
     match dialect {
         Dialect::Postgres => postgres::parse(sql),
         Dialect::Sqlite => Ok(sqlite::parse(sql)),
-        Dialect::MySql => Err(crate::error::ParseError {
-            offset: 0,
-            message: "the linter cannot read MySQL migrations yet".to_owned(),
-        }),
+        Dialect::MySql => mysql::parse(sql),
     }
 }
 
@@ -59,7 +59,7 @@ pub(crate) fn read_tokens(statement: &mut Statement, text: &str, dialect: Dialec
 
 /// The quoted part of a string literal token: `'a'`, and also `E'a'`, `N'a'`, `X'a'` (the lexer keeps a
 /// one-letter prefix with its literal).
-fn string_literal(raw: &str) -> Option<&str> {
+pub(super) fn string_literal(raw: &str) -> Option<&str> {
     let unprefixed = match raw.as_bytes() {
         [first, b'\'', ..] if first.is_ascii_alphabetic() => &raw[1..],
         _ => raw,
@@ -67,7 +67,7 @@ fn string_literal(raw: &str) -> Option<&str> {
     unprefixed.starts_with('\'').then_some(unprefixed)
 }
 
-fn unquote(quoted: &str, quote: char) -> String {
+pub(super) fn unquote(quoted: &str, quote: char) -> String {
     let inner = quoted.strip_prefix(quote).unwrap_or(quoted);
     let inner = inner.strip_suffix(quote).unwrap_or(inner);
     let doubled: String = [quote, quote].iter().collect();

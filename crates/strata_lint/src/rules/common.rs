@@ -255,9 +255,12 @@ fn alter_operation(table: &ObjectName, action: &AlterAction, schema: &Schema) ->
             ..
         } => PgOperation::DetachPartition,
         AlterAction::DisableTrigger { .. } => PgOperation::DisableTrigger,
-        AlterAction::DropConstraint { .. } | AlterAction::Other { .. } => {
-            PgOperation::AlterTableOther
-        }
+        // The MySQL-only forms never come from the PostgreSQL front end.
+        AlterAction::DropConstraint { .. }
+        | AlterAction::RedefineColumn { .. }
+        | AlterAction::PlaceColumn { .. }
+        | AlterAction::DropPrimaryKey
+        | AlterAction::Other { .. } => PgOperation::AlterTableOther,
     }
 }
 

@@ -43,6 +43,9 @@ pub(crate) mod index_not_concurrent;
 pub(crate) mod lock_table;
 pub(crate) mod missing_down;
 pub(crate) mod mixed_schema_and_data;
+pub(crate) mod mysql_blocking_algorithm;
+pub(crate) mod mysql_copy_alter;
+pub(crate) mod mysql_multiple_ddl;
 pub(crate) mod not_idempotent_outside_transaction;
 pub(crate) mod prefer_bigint;
 pub(crate) mod prefer_identity;
@@ -80,6 +83,8 @@ pub enum Category {
     Hygiene,
     /// Types and naming.
     Style,
+    /// MySQL and MariaDB online DDL and implicit commits.
+    MySql,
     /// SQLite.
     Sqlite,
     /// About the linter itself (`unused-allow`, `syntax-error`).
@@ -95,6 +100,7 @@ impl Category {
             Category::DataLoss => "Data loss",
             Category::Hygiene => "Migration hygiene",
             Category::Style => "Types and naming",
+            Category::MySql => "MySQL and MariaDB",
             Category::Sqlite => "SQLite",
             Category::Meta => "About the linter itself",
         }
@@ -208,6 +214,7 @@ impl Finding {
 /// Facts about the migration being linted that do not change from statement to statement.
 #[derive(Debug, Clone)]
 pub(crate) struct MigrationFacts {
+    pub(crate) dialect: Dialect,
     pub(crate) in_transaction: bool,
     pub(crate) has_down: bool,
     pub(crate) directives: Directives,

@@ -44,6 +44,14 @@ impl Case {
         self
     }
 
+    /// MySQL or MariaDB at `version` (`8.0.28`, `10.11-mariadb`).
+    pub(crate) fn mysql(mut self, version: &str) -> Self {
+        self.dialect = Dialect::MySql;
+        self.settings.mysql_version =
+            crate::facts::MySqlVersion::parse(version).expect("a MySQL version");
+        self
+    }
+
     pub(crate) fn in_transaction(mut self, in_transaction: bool) -> Self {
         self.transaction = if in_transaction {
             TransactionMode::InTransaction
