@@ -337,6 +337,7 @@ fn migration_facts(migration: &Migration, statements: &[LocatedStatement]) -> Mi
         }),
     };
     MigrationFacts {
+        dialect: migration.dialect,
         in_transaction,
         has_down: migration.has_down,
         directives,

@@ -8,13 +8,13 @@ use crate::rules::{Category, Check, Finding, Lowering, Rule, StatementContext};
 
 pub(crate) const RULE: Rule = Rule {
     id: "disable-safety-checks",
-    summary: "`SET session_replication_role = replica` or `ALTER TABLE ... DISABLE TRIGGER ALL`",
+    summary: "`SET session_replication_role = replica`, `ALTER TABLE ... DISABLE TRIGGER ALL`, MySQL `SET FOREIGN_KEY_CHECKS = 0`",
     help: "never disable integrity checks in a migration",
     default_severity: Severity::Error,
     category: Category::Hygiene,
-    dialects: &[Dialect::Postgres],
+    dialects: &[Dialect::Postgres, Dialect::MySql],
     since_postgres: None,
-    why: "Both switch off foreign-key enforcement (implemented by system triggers) and user triggers: rows written meanwhile can violate constraints that the schema still claims, and nothing re-checks them later.",
+    why: "MySQL's `FOREIGN_KEY_CHECKS = 0` switches off foreign-key enforcement; PostgreSQL's replica role and `DISABLE TRIGGER ALL` switch off foreign keys (implemented by system triggers) and user triggers: rows written meanwhile can violate constraints that the schema still claims, and nothing re-checks them later.",
     instead: "Keep the checks on; load data in dependency order, or add foreign keys `NOT VALID` and validate after the load.",
     bad: "SET session_replication_role = replica;",
     good: "ALTER TABLE orders ADD CONSTRAINT orders_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;",
@@ -30,6 +30,14 @@ fn check(cx: &StatementContext<'_>, out: &mut Vec<Finding>) {
         && value.eq_ignore_ascii_case("replica")
     {
         out.push(Finding::new("`session_replication_role = replica` disables foreign keys and triggers for this session"));
+    }
+    if let StatementKind::Set { name, value } = &cx.statement.kind
+        && name == "foreign_key_checks"
+        && (value == "0" || value.eq_ignore_ascii_case("off"))
+    {
+        out.push(Finding::new(
+            "`FOREIGN_KEY_CHECKS = 0` lets this session write rows that violate foreign keys, and nothing re-checks them",
+        ));
     }
     for (alter, action) in existing_alter_actions(cx) {
         if let AlterAction::DisableTrigger { all: true } = action {
@@ -47,12 +55,24 @@ fn check(cx: &StatementContext<'_>, out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::RULE;
-    use crate::rules::testing::{fires, silent};
+    use crate::rules::testing::{case, fires, silent};
 
     #[test]
     fn fires_on_replica_role() {
         fires(&RULE, "SET session_replication_role = replica;");
         fires(&RULE, "SET LOCAL session_replication_role TO 'replica';");
+    }
+
+    #[test]
+    fn fires_on_mysql_foreign_key_checks_off() {
+        for sql in [
+            "SET FOREIGN_KEY_CHECKS = 0;",
+            "SET SESSION foreign_key_checks = OFF;",
+            "SET @@foreign_key_checks = 0;",
+        ] {
+            case(sql).mysql("8.4").fires(&RULE);
+        }
+        case("SET FOREIGN_KEY_CHECKS = 1;").mysql("8.4").silent(&RULE);
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub(crate) const RULE: Rule = Rule {
     help: "stop reading the column, then stop writing it, deploy, and only then drop it",
     default_severity: Severity::Warning,
     category: Category::Breaking,
-    dialects: &[Dialect::Postgres, Dialect::Sqlite],
+    dialects: &[Dialect::Postgres, Dialect::Sqlite, Dialect::MySql],
     since_postgres: None,
     why: "Code still running the previous version selects or inserts the column and fails as soon as it is gone; ORMs that cache the column list fail even without naming it. The data is lost.",
     instead: "Stop reading the column (deploy), stop writing it (deploy), then drop it in a later migration. To keep the data, copy it first (see `drop-table`).",

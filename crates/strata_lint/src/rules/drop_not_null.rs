@@ -13,7 +13,7 @@ pub(crate) const RULE: Rule = Rule {
     help: "deploy readers that handle NULL first, then drop the constraint",
     default_severity: Severity::Warning,
     category: Category::Breaking,
-    dialects: &[Dialect::Postgres],
+    dialects: &[Dialect::Postgres, Dialect::MySql],
     since_postgres: None,
     why: "Once NULLs can be written, code that assumed the column always has a value (non-optional fields, arithmetic, string formatting) starts failing on the new rows.",
     instead: "First deploy readers that handle NULL, then drop the constraint, then deploy writers that write NULL.",
@@ -27,7 +27,21 @@ pub(crate) const RULE: Rule = Rule {
 
 fn check(cx: &StatementContext<'_>, out: &mut Vec<Finding>) {
     for (alter, action) in existing_alter_actions(cx) {
-        if let AlterAction::DropNotNull { column } = action {
+        let dropped = match action {
+            AlterAction::DropNotNull { column } => Some(column),
+            // MySQL `MODIFY`/`CHANGE` without `NOT NULL` of a column known to be `NOT NULL`.
+            AlterAction::RedefineColumn { column, definition }
+                if !definition.not_null && !definition.primary_key =>
+            {
+                cx.schema
+                    .table(&alter.table)
+                    .and_then(|t| t.column(column))
+                    .filter(|old| old.not_null)
+                    .map(|_| column)
+            }
+            _ => None,
+        };
+        if let Some(column) = dropped {
             out.push(
                 Finding::new(format!(
                     "`{}.{column}` may now be NULL: code that assumes a value breaks on new rows",
@@ -43,6 +57,23 @@ fn check(cx: &StatementContext<'_>, out: &mut Vec<Finding>) {
 mod tests {
     use super::RULE;
     use crate::rules::testing::{case, fires, silent};
+
+    #[test]
+    fn fires_on_mysql_modify_leaving_not_null_out() {
+        let d = case("ALTER TABLE users MODIFY age BIGINT;")
+            .after("CREATE TABLE users (id BIGINT PRIMARY KEY, age INT NOT NULL);")
+            .mysql("8.4")
+            .fires(&RULE);
+        assert!(d.message.contains("users.age"), "{}", d.message);
+        case("ALTER TABLE users MODIFY age BIGINT NOT NULL;")
+            .after("CREATE TABLE users (id BIGINT PRIMARY KEY, age INT NOT NULL);")
+            .mysql("8.4")
+            .silent(&RULE);
+        case("ALTER TABLE users MODIFY age BIGINT NULL;")
+            .after("CREATE TABLE users (id BIGINT PRIMARY KEY, age INT);")
+            .mysql("8.4")
+            .silent(&RULE);
+    }
 
     #[test]
     fn fires_on_drop_not_null() {

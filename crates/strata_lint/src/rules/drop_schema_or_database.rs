@@ -11,7 +11,7 @@ pub(crate) const RULE: Rule = Rule {
     help: "never drop a schema or database from a migration; do it by hand, deliberately, with a backup",
     default_severity: Severity::Error,
     category: Category::DataLoss,
-    dialects: &[Dialect::Postgres],
+    dialects: &[Dialect::Postgres, Dialect::MySql],
     since_postgres: None,
     why: "It deletes every object and every row in it at once (with `CASCADE`, including objects elsewhere that depend on it). No migration needs this in normal operation.",
     instead: "Drop the objects one by one, each with its own review, or drop the schema by hand after a backup.",

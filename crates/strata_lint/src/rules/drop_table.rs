@@ -12,7 +12,7 @@ pub(crate) const RULE: Rule = Rule {
     help: "snapshot first (`CREATE TABLE _backup_... AS SELECT ...`), and drop after a cool-down",
     default_severity: Severity::Warning,
     category: Category::DataLoss,
-    dialects: &[Dialect::Postgres, Dialect::Sqlite],
+    dialects: &[Dialect::Postgres, Dialect::Sqlite, Dialect::MySql],
     since_postgres: None,
     why: "The table's data is gone once the migration commits, and code still using the table fails. A down migration cannot bring the rows back.",
     instead: "Stop using the table, keep a snapshot (`CREATE TABLE _backup_t AS SELECT * FROM t`, or rename it aside), and drop it in a later migration after a cool-down.",

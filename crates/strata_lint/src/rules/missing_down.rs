@@ -10,7 +10,7 @@ pub(crate) const RULE: Rule = Rule {
     help: "write the down migration, or declare `-- strata:irreversible` at the top of the up file",
     default_severity: Severity::Warning,
     category: Category::Hygiene,
-    dialects: &[Dialect::Postgres, Dialect::Sqlite],
+    dialects: &[Dialect::Postgres, Dialect::Sqlite, Dialect::MySql],
     since_postgres: None,
     why: "Without a down file the migration cannot be reverted by `strata down`, and `strata verify` cannot check that up and down agree. Saying so explicitly makes the decision visible in review.",
     instead: "Write `<version>_<name>.down.sql` that undoes the up, or start the up file with `-- strata:irreversible` when reverting is impossible on purpose (e.g. dropped data).",

@@ -11,7 +11,7 @@ pub(crate) const RULE: Rule = Rule {
     help: "separate schema migrations from data migrations",
     default_severity: Severity::Warning,
     category: Category::Hygiene,
-    dialects: &[Dialect::Postgres, Dialect::Sqlite],
+    dialects: &[Dialect::Postgres, Dialect::Sqlite, Dialect::MySql],
     since_postgres: None,
     why: "A data change in a schema migration runs inside the same transaction as the DDL, holding its locks for as long as the data change takes; it also cannot be batched, retried or reverted on its own.",
     instead: "Put DDL in one migration and the data change (`UPDATE`, `DELETE`, `INSERT` into an existing table, a `-- strata:backfill`) in another. Seeding a table created by the same migration is fine.",

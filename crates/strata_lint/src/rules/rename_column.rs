@@ -2,8 +2,9 @@
 
 use crate::facts::PgOperation;
 use crate::input::Dialect;
-use crate::ir::StatementKind;
+use crate::ir::{AlterAction, StatementKind};
 use crate::report::Severity;
+use crate::rules::common::existing_alter_actions;
 use crate::rules::{Category, Check, Finding, Lowering, Rule, StatementContext};
 
 pub(crate) const RULE: Rule = Rule {
@@ -12,7 +13,7 @@ pub(crate) const RULE: Rule = Rule {
     help: "expand/contract: add the new column, write both, backfill, switch reads, then drop the old one",
     default_severity: Severity::Error,
     category: Category::Breaking,
-    dialects: &[Dialect::Postgres, Dialect::Sqlite],
+    dialects: &[Dialect::Postgres, Dialect::Sqlite, Dialect::MySql],
     since_postgres: None,
     why: "The application version running during and after the deploy still reads and writes the old name; every such query fails from the moment the rename commits until the new code is everywhere.",
     instead: "Add the new column, make the application write both, backfill, switch reads to the new column, stop writing the old one, then drop it (or expose the old name through a view during the switch).",
@@ -25,6 +26,10 @@ pub(crate) const RULE: Rule = Rule {
 };
 
 fn check(cx: &StatementContext<'_>, out: &mut Vec<Finding>) {
+    let finding = |table: &crate::input::ObjectName, column: &str, new_name: &str| {
+        Finding::new(format!("renaming `{table}.{column}` to `{new_name}` breaks running code that still uses `{column}`"))
+            .on_table(table)
+    };
     if let StatementKind::RenameColumn {
         table,
         column,
@@ -32,10 +37,15 @@ fn check(cx: &StatementContext<'_>, out: &mut Vec<Finding>) {
     } = &cx.statement.kind
         && cx.is_existing(table)
     {
-        out.push(
-            Finding::new(format!("renaming `{table}.{column}` to `{new_name}` breaks running code that still uses `{column}`"))
-                .on_table(table),
-        );
+        out.push(finding(table, column, new_name));
+    }
+    // MySQL `CHANGE old new ...` renames while redefining.
+    for (alter, action) in existing_alter_actions(cx) {
+        if let AlterAction::RedefineColumn { column, definition } = action
+            && *column != definition.name
+        {
+            out.push(finding(&alter.table, column, &definition.name));
+        }
     }
 }
 
@@ -47,6 +57,20 @@ mod tests {
     #[test]
     fn fires_on_rename_column() {
         fires(&RULE, "ALTER TABLE users RENAME COLUMN name TO full_name;");
+    }
+
+    #[test]
+    fn fires_on_mysql_rename_and_change() {
+        case("ALTER TABLE users RENAME COLUMN name TO full_name, ALGORITHM=INSTANT;")
+            .mysql("8.4")
+            .fires(&RULE);
+        let d = case("ALTER TABLE users CHANGE name full_name VARCHAR(50);")
+            .mysql("10.11-mariadb")
+            .fires(&RULE);
+        assert!(d.message.contains("`users.name` to `full_name`"), "{}", d.message);
+        case("ALTER TABLE users CHANGE name name VARCHAR(80);")
+            .mysql("8.4")
+            .silent(&RULE);
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub(crate) const RULE: Rule = Rule {
     help: "expand/contract, or keep a view under the old name during the switch",
     default_severity: Severity::Error,
     category: Category::Breaking,
-    dialects: &[Dialect::Postgres, Dialect::Sqlite],
+    dialects: &[Dialect::Postgres, Dialect::Sqlite, Dialect::MySql],
     since_postgres: None,
     why: "Running application code keeps querying the old name and fails from the moment the rename commits until every instance runs the new code.",
     instead: "Expand/contract (new table, dual writes, backfill, switch reads, drop the old), or rename and create a view with the old name (`CREATE VIEW old AS SELECT * FROM new`, simple views are updatable) until the old code is gone.",

@@ -1,5 +1,6 @@
-//! `syntax-error`: a PostgreSQL file the parser rejects. Strata refuses to run such a file, so the linter
-//! reports it as an error that cannot be allowed or lowered.
+//! `syntax-error`: a PostgreSQL file the parser rejects, or a MySQL file that cannot be split into statements
+//! (on MySQL the server decides what parses). Strata refuses to run such a file, so the linter reports it as
+//! an error that cannot be allowed or lowered.
 
 use strata_core::LineIndex;
 
@@ -10,11 +11,11 @@ use crate::rules::{Category, Check, Lowering, Rule};
 
 pub(crate) const RULE: Rule = Rule {
     id: "syntax-error",
-    summary: "the file does not parse",
-    help: "fix the statement; strata rejects a PostgreSQL file that does not parse before running any of it",
+    summary: "the file does not parse (PostgreSQL) or cannot be split into statements (MySQL)",
+    help: "fix the statement; strata rejects such a file before running any of it",
     default_severity: Severity::Error,
     category: Category::Meta,
-    dialects: &[Dialect::Postgres],
+    dialects: &[Dialect::Postgres, Dialect::MySql],
     since_postgres: None,
     why: "A file that does not parse cannot be checked, and would fail part-way if run outside a transaction. psql-only syntax (`COPY ... FROM stdin` with inline data, backslash commands) is not SQL.",
     instead: "Write plain SQL; load data with `INSERT` or `COPY ... FROM` a server-side file.",
@@ -78,6 +79,15 @@ mod tests {
             .configure(RULE.id, crate::RuleSetting::Disabled)
             .unwrap();
         case("foo bar;").settings(settings).fires(&RULE);
+    }
+
+    #[test]
+    fn fires_on_a_mysql_delimiter_without_value_but_not_on_what_sqlparser_cannot_read() {
+        let d = case("SELECT 1;\nDELIMITER\nSELECT 2;").mysql("8.4").fires(&RULE);
+        assert_eq!(d.line, 2);
+        case("ALTER TABLE t ENGINE=InnoDB;\nCREATE PROCEDURE p() BEGIN SELECT 1; END;")
+            .mysql("8.4")
+            .silent(&RULE);
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub(crate) const RULE: Rule = Rule {
     help: "remove it: strata wraps the migration in its own transaction (`-- strata:no-transaction` to opt out)",
     default_severity: Severity::Error,
     category: Category::Hygiene,
-    dialects: &[Dialect::Postgres, Dialect::Sqlite],
+    dialects: &[Dialect::Postgres, Dialect::Sqlite, Dialect::MySql],
     since_postgres: None,
     why: "strata runs each migration in one transaction together with its history row. A `COMMIT` in the file ends that transaction early: later statements run outside it, and a failure leaves the migration half applied and unrecorded. A `COMMIT` inside a `DO` block fails inside a transaction. One `BEGIN ... COMMIT` wrapping the whole file is accepted (strata replaces it with its own).",
     instead: "Let the runner manage transactions. For statements that cannot run in a transaction, use `-- strata:no-transaction` (there, a `DO` block may `COMMIT` between batches).",

@@ -12,7 +12,7 @@ pub(crate) const RULE: Rule = Rule {
     help: "do not empty tables in a migration; if it is really intended, allow it with a reason",
     default_severity: Severity::Error,
     category: Category::DataLoss,
-    dialects: &[Dialect::Postgres],
+    dialects: &[Dialect::Postgres, Dialect::MySql],
     since_postgres: None,
     why: "`TRUNCATE` deletes every row at once, takes `ACCESS EXCLUSIVE`, and with `CASCADE` also empties every table that references it.",
     instead: "Delete the rows that must go in batches (`strata backfill`), or keep the data and stop using the table.",

@@ -12,7 +12,7 @@ pub(crate) const RULE: Rule = Rule {
     help: "run it as a batched backfill (`strata backfill`), or bound a key column to a value, list or range",
     default_severity: Severity::Warning,
     category: Category::DataLoss,
-    dialects: &[Dialect::Postgres, Dialect::Sqlite],
+    dialects: &[Dialect::Postgres, Dialect::Sqlite, Dialect::MySql],
     since_postgres: None,
     why: "One statement over the whole table locks every row it changes until commit, blocks concurrent writers of those rows, bloats the table and WAL, and on a replica shows up as lag. Its duration grows with the table.",
     instead: "Process the rows in small batches, each in its own transaction, keyed on the primary key (`strata backfill`, or `-- strata:backfill` on the statement when the runner batches it). Key columns are the primary key or a unique key known from earlier migrations or the catalog; `id` when nothing is known.",

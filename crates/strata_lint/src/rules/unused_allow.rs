@@ -11,7 +11,7 @@ pub(crate) const RULE: Rule = Rule {
     help: "remove the id from the comment, or fix its spelling (`strata explain <id>` lists the rules)",
     default_severity: Severity::Warning,
     category: Category::Meta,
-    dialects: &[Dialect::Postgres, Dialect::Sqlite],
+    dialects: &[Dialect::Postgres, Dialect::Sqlite, Dialect::MySql],
     since_postgres: None,
     why: "An allow comment that matches nothing is either a typo (the finding it meant to allow is still reported, or worse, a later real finding of that rule is silenced by a stale allow) or left over after the statement changed.",
     instead: "Keep allow comments exact: one per statement that needs it, naming only rules that fire there, with a reason.",
