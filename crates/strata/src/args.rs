@@ -128,6 +128,10 @@ pub(crate) struct LintArgs {
     /// Target PostgreSQL major version [default: strata.toml, else the connected server, else 15]
     #[arg(long, value_name = "N")]
     pub(crate) pg_version: Option<u32>,
+    /// Target MySQL or MariaDB version, e.g. 8.0.28 or 10.11-mariadb [default: strata.toml, else
+    /// the connected server, else 8.4 (10.11-mariadb for a mariadb:// URL)]
+    #[arg(long, value_name = "V")]
+    pub(crate) mysql_version: Option<String>,
     /// Read table sizes and existing objects from the configured PostgreSQL database
     #[arg(long)]
     pub(crate) catalog: bool,

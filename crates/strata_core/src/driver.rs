@@ -222,6 +222,13 @@ pub trait Driver {
         None
     }
 
+    /// The server's version as it reports it (`SELECT VERSION()`), for the linter's version-aware
+    /// rules on databases without a [`crate::CatalogReader`] (MySQL and MariaDB, whose version
+    /// string also tells them apart). `None` by default.
+    fn server_version(&mut self) -> Result<Option<String>, DriverError> {
+        Ok(None)
+    }
+
     /// The driver's support for online backfills, when its database has it. `None` by default.
     fn backfill_driver(&mut self) -> Option<&mut dyn crate::BackfillDriver> {
         None

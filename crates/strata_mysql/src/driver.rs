@@ -193,6 +193,13 @@ impl Driver for MySqlDriver {
         })
     }
 
+    fn server_version(&mut self) -> Result<Option<String>, DriverError> {
+        let (runtime, conn) = self.parts();
+        runtime
+            .block_on(conn.query_first::<String, _>("SELECT VERSION()"))
+            .map_err(|e| driver_error(&e))
+    }
+
     fn read_history(&mut self) -> Result<Vec<AppliedMigration>, DriverError> {
         let (runtime, conn) = self.parts();
         runtime.block_on(history::read(conn))

@@ -16,7 +16,7 @@ use crate::args::{Format, LintArgs, LintDialect};
 use crate::config::DEFAULT_DATABASE_URL;
 use crate::database;
 use crate::error::CliError;
-use crate::lint::{ByHistory, mysql_not_supported, read_server, up_file};
+use crate::lint::{ByHistory, parse_mysql_version, read_server, resolve_mysql_version, up_file};
 
 /// What to lint, decided before any server is contacted.
 enum Work {
@@ -43,9 +43,6 @@ pub(crate) fn run(context: &Context, args: &LintArgs) -> Result<ExitCode, CliErr
         None if configured => database::dialect_of(url)?,
         None => Dialect::Postgres,
     };
-    if dialect == Dialect::MySql {
-        return Err(mysql_not_supported());
-    }
     if args.catalog && (!configured || database::dialect_of(url)? != Dialect::Postgres) {
         return Err(
             CliError::usage("--catalog reads the live catalog of a PostgreSQL database")
@@ -60,6 +57,11 @@ pub(crate) fn run(context: &Context, args: &LintArgs) -> Result<ExitCode, CliErr
         settings.postgres_version = version;
     }
     let version_given = args.pg_version.is_some() || context.settings.lint.pg_version().is_some();
+    if let Some(version) = &args.mysql_version {
+        settings.mysql_version = parse_mysql_version(version)?;
+    }
+    let mysql_version_given =
+        args.mysql_version.is_some() || context.settings.lint.sets_mysql_version();
 
     let work = if args.paths.is_empty() {
         let set = load(&context.settings.dir, dialect)?;
@@ -84,6 +86,9 @@ pub(crate) fn run(context: &Context, args: &LintArgs) -> Result<ExitCode, CliErr
         Some(reader) => read_server(reader, &mut settings, version_given, args.catalog)?,
         None => None,
     };
+    if dialect == Dialect::MySql && !mysql_version_given {
+        resolve_mysql_version(&mut settings, database.as_mut(), url)?;
+    }
 
     let mut diagnostics = Vec::new();
     for item in work {

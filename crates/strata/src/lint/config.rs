@@ -1,4 +1,4 @@
-//! The `[lint]` table of `strata.toml`: target PostgreSQL version, the small-table threshold, and
+//! The `[lint]` table of `strata.toml`: target PostgreSQL and MySQL versions, the small-table threshold, and
 //! per-rule severities. `config.rs` reads it as part of the file (unknown keys are errors there);
 //! this module checks rule ids and severities against the linter's registry, naming the line of a
 //! bad entry.
@@ -18,6 +18,8 @@ use crate::error::CliError;
 pub(crate) struct LintTable {
     /// Target PostgreSQL major version, when no `--pg-version` is given.
     pg_version: Option<u32>,
+    /// Target MySQL or MariaDB version (`8.0.28`, `10.11-mariadb`), when no `--mysql-version` is given.
+    mysql_version: Option<Spanned<String>>,
     /// Tables with fewer estimated rows have their locking findings lowered to `info`.
     small_table_rows: Option<u64>,
     /// `"<rule-id>" = "error" | "warning" | "info" | "off"`; spans locate a bad entry.
@@ -35,6 +37,13 @@ impl LintTable {
         }
         if let Some(rows) = self.small_table_rows {
             settings.small_table_rows = rows;
+        }
+        if let Some(version) = &self.mysql_version {
+            settings.mysql_version =
+                super::parse_mysql_version(version.get_ref()).map_err(|e| match config_file {
+                    Some(path) => e.at(path, line_of(path, version.span().start)),
+                    None => e,
+                })?;
         }
         for (id, value) in &self.rules {
             let setting = match value.get_ref().as_str() {
@@ -57,6 +66,11 @@ impl LintTable {
     /// The PostgreSQL version the file sets, if any (it wins over the connected server's).
     pub(crate) fn pg_version(&self) -> Option<u32> {
         self.pg_version
+    }
+
+    /// Whether the file sets the MySQL version (which then wins over the connected server's).
+    pub(crate) fn sets_mysql_version(&self) -> bool {
+        self.mysql_version.is_some()
     }
 }
 
@@ -109,6 +123,19 @@ mod tests {
             .to_settings(None)
             .unwrap_err();
         assert!(err.message.contains("fatal"), "{}", err.message);
+    }
+
+    #[test]
+    fn mysql_versions_are_read_and_checked() {
+        let settings = table("mysql_version = \"10.4-mariadb\"\n")
+            .to_settings(None)
+            .unwrap();
+        assert_eq!(settings.mysql_version.to_string(), "MariaDB 10.4.0");
+        let err = table("mysql_version = \"latest\"\n")
+            .to_settings(None)
+            .unwrap_err();
+        assert_eq!(err.exit_code, 2);
+        assert!(err.message.contains("latest"), "{}", err.message);
     }
 
     #[test]

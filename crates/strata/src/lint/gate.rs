@@ -8,10 +8,10 @@
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
-use strata_core::{MigrationSet, Version};
+use strata_core::{Dialect, MigrationSet, Version};
 use strata_lint::{Diagnostic, Severity, Summary, lint_run, report};
 
-use super::{ByHistory, event_json, read_server, with_diagnostics};
+use super::{ByHistory, event_json, read_server, resolve_mysql_version, with_diagnostics};
 use crate::args::Format;
 use crate::commands::Context;
 use crate::database::Database;
@@ -52,6 +52,10 @@ impl LintGate {
         if pending.is_empty() {
             // Nothing will run: no catalog to read, nothing to parse (a no-op `up` stays fast).
             return Ok(LintGate { diagnostics: Vec::new(), errors: 0 });
+        }
+        if set.dialect == Dialect::MySql && !context.settings.lint.sets_mysql_version() {
+            let url = &context.settings.database_url;
+            resolve_mysql_version(&mut settings, Some(database), url)?;
         }
         let diagnostics = match database.driver.catalog_reader() {
             Some(reader) => {

@@ -9,8 +9,10 @@ use serde_json::{Value, json};
 use strata_core::{
     AppliedMigration, CatalogReader, Dialect, MigrationSet, MigrationState, Version, compute_status,
 };
+use strata_lint::facts::{DEFAULT_MARIADB_VERSION, DEFAULT_MYSQL_VERSION, MySqlVersion};
 use strata_lint::{Catalog, Diagnostic, Migration, Settings, Summary};
 
+use crate::database::Database;
 use crate::error::CliError;
 
 /// A migration of a directory as the linter reads it: its up file, and whether it has a down.
@@ -97,10 +99,34 @@ pub(crate) fn with_diagnostics(mut document: Value, diagnostics: &[Diagnostic]) 
     document
 }
 
-/// The usage error for a dialect the linter cannot read yet.
-pub(crate) fn mysql_not_supported() -> CliError {
-    CliError::usage("linting MySQL and MariaDB migrations is not supported yet")
-        .with_hint("lint with --dialect postgres or --dialect sqlite")
+/// Reads `--mysql-version` / `[lint] mysql_version` (exit 2 when it is not a version).
+pub(crate) fn parse_mysql_version(text: &str) -> Result<MySqlVersion, CliError> {
+    MySqlVersion::parse(text).ok_or_else(|| {
+        CliError::usage(format!("`{text}` is not a MySQL or MariaDB version"))
+            .with_hint("write e.g. 8.0.28, 8.4 or 10.11-mariadb")
+    })
+}
+
+/// Completes `settings.mysql_version` when neither `--mysql-version` nor `strata.toml` gave one:
+/// the connected server's (`SELECT VERSION()`), else the default for the URL's scheme (MariaDB
+/// 10.11 for `mariadb://`, MySQL 8.4 otherwise).
+pub(crate) fn resolve_mysql_version(
+    settings: &mut Settings,
+    database: Option<&mut Database>,
+    url: &str,
+) -> Result<(), CliError> {
+    let reported = match database {
+        Some(database) => database.driver.server_version().map_err(|e| {
+            CliError::failed(format!("cannot read the server version for linting: {e}"))
+        })?,
+        None => None,
+    };
+    settings.mysql_version = match reported.as_deref().and_then(MySqlVersion::parse) {
+        Some(version) => version,
+        None if url.starts_with("mariadb:") => DEFAULT_MARIADB_VERSION,
+        None => DEFAULT_MYSQL_VERSION,
+    };
+    Ok(())
 }
 
 /// A JSON event line for stderr (the shape of the run events).

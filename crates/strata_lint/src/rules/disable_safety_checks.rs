@@ -72,7 +72,9 @@ mod tests {
         ] {
             case(sql).mysql("8.4").fires(&RULE);
         }
-        case("SET FOREIGN_KEY_CHECKS = 1;").mysql("8.4").silent(&RULE);
+        case("SET FOREIGN_KEY_CHECKS = 1;")
+            .mysql("8.4")
+            .silent(&RULE);
     }
 
     #[test]

@@ -67,7 +67,11 @@ mod tests {
         let d = case("ALTER TABLE users CHANGE name full_name VARCHAR(50);")
             .mysql("10.11-mariadb")
             .fires(&RULE);
-        assert!(d.message.contains("`users.name` to `full_name`"), "{}", d.message);
+        assert!(
+            d.message.contains("`users.name` to `full_name`"),
+            "{}",
+            d.message
+        );
         case("ALTER TABLE users CHANGE name name VARCHAR(80);")
             .mysql("8.4")
             .silent(&RULE);

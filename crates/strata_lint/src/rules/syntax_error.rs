@@ -83,7 +83,9 @@ mod tests {
 
     #[test]
     fn fires_on_a_mysql_delimiter_without_value_but_not_on_what_sqlparser_cannot_read() {
-        let d = case("SELECT 1;\nDELIMITER\nSELECT 2;").mysql("8.4").fires(&RULE);
+        let d = case("SELECT 1;\nDELIMITER\nSELECT 2;")
+            .mysql("8.4")
+            .fires(&RULE);
         assert_eq!(d.line, 2);
         case("ALTER TABLE t ENGINE=InnoDB;\nCREATE PROCEDURE p() BEGIN SELECT 1; END;")
             .mysql("8.4")
