@@ -15,15 +15,21 @@ fn rules_reported(document: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn lint_reports_each_mysql_rule_on_a_mysql_file() {
-    let project = Project::new(Backend::MySql, "lintrules");
-    project.migration(
-        "1_users.up.sql",
-        "CREATE TABLE users (id BIGINT PRIMARY KEY, age INT NOT NULL);\n",
-    );
+/// A project on a throw-away database whose first migration, `create_users`, is applied.
+fn project_with_users(label: &str, create_users: &str) -> Project {
+    let project = Project::new(Backend::MySql, label);
+    project.migration("1_users.up.sql", create_users);
     project.migration("1_users.down.sql", "DROP TABLE users;\n");
     assert_exit(&project.run(&["up"]), 0);
+    project
+}
+
+#[test]
+fn lint_reports_each_mysql_rule_on_a_mysql_file() {
+    let project = project_with_users(
+        "lintrules",
+        "CREATE TABLE users (id BIGINT PRIMARY KEY, age INT NOT NULL);\n",
+    );
     project.migration(
         "2_age.up.sql",
         "ALTER TABLE users MODIFY COLUMN age BIGINT NOT NULL;\n\
@@ -54,13 +60,10 @@ fn lint_reports_each_mysql_rule_on_a_mysql_file() {
 
 #[test]
 fn the_target_version_is_the_servers_unless_given() {
-    let project = Project::new(Backend::MySql, "lintversion");
-    project.migration(
-        "1_users.up.sql",
+    let project = project_with_users(
+        "lintversion",
         "CREATE TABLE users (id BIGINT PRIMARY KEY);\n",
     );
-    project.migration("1_users.down.sql", "DROP TABLE users;\n");
-    assert_exit(&project.run(&["up"]), 0);
     project.migration(
         "2_first.up.sql",
         "ALTER TABLE users ADD COLUMN a INT FIRST;\n",

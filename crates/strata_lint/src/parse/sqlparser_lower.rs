@@ -361,13 +361,7 @@ impl Lowering {
                 column_position,
             } => {
                 let definition = self.column_from(col_name, data_type, options);
-                let place = placed(&definition.name, column_position);
-                std::iter::once(AlterAction::RedefineColumn {
-                    column: definition.name.clone(),
-                    definition,
-                })
-                .chain(place)
-                .collect()
+                redefined(&col_name.value, definition, column_position)
             }
             AlterTableOperation::ChangeColumn {
                 old_name,
@@ -377,13 +371,7 @@ impl Lowering {
                 column_position,
             } => {
                 let definition = self.column_from(new_name, data_type, options);
-                let place = placed(&definition.name, column_position);
-                std::iter::once(AlterAction::RedefineColumn {
-                    column: old_name.value.to_lowercase(),
-                    definition,
-                })
-                .chain(place)
-                .collect()
+                redefined(&old_name.value, definition, column_position)
             }
             AlterTableOperation::DropPrimaryKey { .. } => vec![AlterAction::DropPrimaryKey],
             AlterTableOperation::AddConstraint { constraint, .. } => {
@@ -395,6 +383,23 @@ impl Lowering {
             _ => vec![other(operation)],
         }
     }
+}
+
+/// `MODIFY`/`CHANGE` of `old_name`, and where the column goes when `FIRST`/`AFTER` says.
+fn redefined(
+    old_name: &str,
+    definition: ColumnDef,
+    position: &Option<ast::MySQLColumnPosition>,
+) -> Vec<AlterAction> {
+    let place = position.as_ref().map(|_| AlterAction::PlaceColumn {
+        column: definition.name.clone(),
+    });
+    std::iter::once(AlterAction::RedefineColumn {
+        column: old_name.to_lowercase(),
+        definition,
+    })
+    .chain(place)
+    .collect()
 }
 
 /// An operation the IR has no variant for, named by its leading keywords (`ALTER COLUMN`, `DROP
