@@ -124,10 +124,11 @@ fn exit_codes_follow_the_contract() {
 
     let project = users_then_index(Backend::Sqlite, "unused");
     assert_exit(&static_lint(&project, &["lint"]), 1);
-    let mysql = static_lint(&project, &["lint", "--dialect", "mysql"]);
+    let mysql_version = ["lint", "--dialect", "mysql", "--mysql-version", "eight"];
+    let mysql = static_lint(&project, &mysql_version);
     assert_exit(&mysql, 2);
     assert!(
-        stderr(&mysql).contains("not supported yet"),
+        stderr(&mysql).contains("not a MySQL or MariaDB version"),
         "{}",
         stderr(&mysql)
     );
