@@ -1,6 +1,7 @@
 //! strata's migration safety linter.
 //!
-//! It reads migration files (PostgreSQL through the server's own grammar, SQLite best effort), keeps a small
+//! It reads migration files (PostgreSQL through the server's own grammar; SQLite and MySQL/MariaDB best
+//! effort, a statement sqlparser cannot read being linted for what its tokens show), keeps a small
 //! model of the schema that earlier migrations created, and reports statements that take long or strong
 //! locks, rewrite tables, break running application code, lose data, or make migrations hard to run and
 //! revert. Every finding carries a rule id from a fixed catalogue, so users can allow it with
@@ -9,7 +10,7 @@
 //! # Public API
 //!
 //! - Input: [`Migration`] (path, SQL, [`Dialect`], [`TransactionMode`], down file, [`Directives`]),
-//!   [`Settings`] (target version, per-rule [`RuleSetting`]s, `small_table_rows`), and the optional live
+//!   [`Settings`] (target PostgreSQL and MySQL versions, per-rule [`RuleSetting`]s, `small_table_rows`), and the optional live
 //!   [`Catalog`].
 //! - Linting: [`lint_directory`] (migrations in version order, each knowing what the earlier ones created)
 //!   and [`lint_one`] (one migration with its earlier siblings as context). Both return [`Diagnostic`]s.
@@ -19,7 +20,8 @@
 //!   [`rules_markdown`] (the generated `docs/rules.md`).
 //! - Output: [`report::render_human`], [`report::render_json`], [`report::render_sarif`],
 //!   [`report::render_github`].
-//! - Lock facts as data, per PostgreSQL version: [`facts`].
+//! - Facts as data: PostgreSQL locks per version, MySQL/MariaDB online-DDL algorithms per version:
+//!   [`facts`].
 //!
 //! ```no_run
 //! use strata_lint::{Dialect, Migration, Settings, lint_directory, report};
