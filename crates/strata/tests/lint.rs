@@ -410,8 +410,9 @@ fn allow_unsafe_is_a_json_event_too() {
         .output()
         .unwrap();
     assert_exit(&output, 0);
+    // JSON events are one per line on stderr.
     let event: serde_json::Value = stderr(&output)
-        .lines()
+        .split('\n')
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .find(|event| event["event"] == "lint_overridden")
         .unwrap_or_else(|| panic!("no lint_overridden event:\n{}", stderr(&output)));
