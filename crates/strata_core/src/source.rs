@@ -159,8 +159,7 @@ impl MigrationSet {
         file_names.sort();
 
         let mut warnings = Vec::new();
-        let mut ups: BTreeMap<Version, (String, String, MigrationFile)> = BTreeMap::new();
-        let mut downs: BTreeMap<Version, MigrationFile> = BTreeMap::new();
+        let mut named = Vec::with_capacity(file_names.len());
         for file_name in &file_names {
             if file_name.starts_with('.') {
                 continue;
@@ -174,13 +173,21 @@ impl MigrationSet {
                 }
                 continue;
             };
-            let path = dir.join(file_name);
+            named.push((dir.join(file_name), parsed));
+        }
+        let mut files =
+            read_files(named.iter().map(|(path, _)| path.as_path()), dialect).into_iter();
+
+        let mut ups: BTreeMap<Version, (String, String, MigrationFile)> = BTreeMap::new();
+        let mut downs: BTreeMap<Version, MigrationFile> = BTreeMap::new();
+        for (path, parsed) in named {
+            let file = files.next().expect("one read per named file")?;
             let version =
                 Version::parse(parsed.label).map_err(|cause| SourceError::BadVersion {
                     path: path.clone(),
                     cause,
                 })?;
-            let file = read_file(&path, dialect)?;
+
             match parsed.direction {
                 Direction::Up => {
                     if let Some((_, _, first)) = ups.get(&version) {
@@ -254,6 +261,48 @@ fn orphan_down(dir: &Path, down: &Path) -> SourceError {
         path: down.to_owned(),
         expected: dir.join(file_name.replace(".down.sql", ".up.sql")),
     }
+}
+
+/// Reads and checksums files on every core: a deploy reads every migration (to check the
+/// applied ones against their checksums) on each run, so this is most of a no-op `up`.
+/// Results come back in the order of `paths`, so the first bad file in name order is the one
+/// reported, whatever thread read it.
+fn read_files<'a>(
+    paths: impl Iterator<Item = &'a Path>,
+    dialect: Dialect,
+) -> Vec<Result<MigrationFile, SourceError>> {
+    let paths: Vec<&Path> = paths.collect();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(8);
+    if workers < 2 || paths.len() < 64 {
+        return paths
+            .into_iter()
+            .map(|path| read_file(path, dialect))
+            .collect();
+    }
+    let chunk = paths.len().div_ceil(workers);
+    std::thread::scope(|scope| {
+        let readers: Vec<_> = paths
+            .chunks(chunk)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|path| read_file(path, dialect))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        readers
+            .into_iter()
+            .flat_map(|reader| {
+                reader
+                    .join()
+                    .expect("reading a migration file does not panic")
+            })
+            .collect()
+    })
 }
 
 fn read_file(path: &Path, dialect: Dialect) -> Result<MigrationFile, SourceError> {
