@@ -22,6 +22,19 @@ impl Introspect for MySqlDriver {
     }
 }
 
+/// table, column, type, nullable, default, extra, collation
+type ColumnRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+);
+/// name, FUNCTION or PROCEDURE, return type, body, definer
+type RoutineRow = (String, String, Option<String>, Option<String>, String);
+
 async fn read_snapshot(
     conn: &mut Conn,
     options: SnapshotOptions,
@@ -42,7 +55,7 @@ async fn read_snapshot(
         }
     }
 
-    let columns: Vec<(String, String, String, String, Option<String>, String, Option<String>)> = conn
+    let columns: Vec<ColumnRow> = conn
         .query(
             "SELECT c.TABLE_NAME, c.COLUMN_NAME, c.COLUMN_TYPE, c.IS_NULLABLE, c.COLUMN_DEFAULT, c.EXTRA, c.COLLATION_NAME \
              FROM information_schema.COLUMNS c JOIN information_schema.TABLES t \
@@ -162,7 +175,7 @@ async fn read_snapshot(
         }
     }
 
-    let routines: Vec<(String, String, Option<String>, Option<String>, String)> = conn
+    let routines: Vec<RoutineRow> = conn
         .query(
             "SELECT ROUTINE_NAME, ROUTINE_TYPE, DTD_IDENTIFIER, ROUTINE_DEFINITION, DEFINER FROM information_schema.ROUTINES \
              WHERE ROUTINE_SCHEMA = DATABASE() ORDER BY ROUTINE_TYPE, ROUTINE_NAME",

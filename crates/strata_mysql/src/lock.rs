@@ -38,12 +38,15 @@ pub(crate) async fn release(conn: &mut Conn, name: &str) -> Result<(), DriverErr
         .map_err(|e| driver_error(&e))
 }
 
+/// id, user, host, since when
+type HolderRow = (u64, Option<String>, Option<String>, Option<String>);
+
 /// The session holding the lock, from the process list.
 pub(crate) async fn current_holder(
     conn: &mut Conn,
     name: &str,
 ) -> Result<Option<LockHolder>, DriverError> {
-    let row: Option<(u64, Option<String>, Option<String>, Option<String>)> = conn
+    let row: Option<HolderRow> = conn
         .exec_first(
             "SELECT p.ID, p.USER, p.HOST, DATE_FORMAT(UTC_TIMESTAMP() - INTERVAL p.TIME SECOND, '%Y-%m-%dT%H:%i:%sZ') \
              FROM information_schema.PROCESSLIST p WHERE p.ID = IS_USED_LOCK(?)",
