@@ -86,7 +86,6 @@ pub fn lint_run(
         .collect()
 }
 
-struct Linter<'a> {
 /// A finding made by running a migration (`strata trace`) rather than by reading it.
 #[derive(Debug, Clone)]
 pub struct TracedFinding {
@@ -147,6 +146,7 @@ pub fn diagnose_traced(
     file.diagnostics(raw, statements, &comments_before, settings, false)
 }
 
+struct Linter<'a> {
     settings: &'a Settings,
     schema: Schema,
     /// Tables created by earlier migrations of the `up` run being linted (see [`lint_run`]).
@@ -498,8 +498,8 @@ impl FileSource<'_> {
         ranges: &[Range<usize>],
         comments_before: &[Vec<Range<usize>>],
         settings: &Settings,
-    ) -> Vec<Diagnostic> {
         report_unused_allows: bool,
+    ) -> Vec<Diagnostic> {
         let sql = self.migration.sql.as_str();
         let comments = allow_comments(sql, self.tokens);
         let mut allows = Allows::new(&comments);

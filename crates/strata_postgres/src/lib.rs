@@ -22,6 +22,6 @@ mod waits;
 
 pub use connect::{ConnectError, PgTarget, SslMode};
 pub use driver::PgDriver;
-pub use scratch::{SCRATCH_PREFIX, ScratchDatabase, ScratchError};
 pub use errors::driver_error;
+pub use scratch::{SCRATCH_PREFIX, ScratchDatabase, ScratchError};
 pub use split::PgSplitter;
