@@ -193,30 +193,3 @@ fn snapshot_of_status_dry_run_and_a_failure() {
     insta::assert_snapshot!("status", stable(&stdout(&project.run(&["status"]))));
     insta::assert_snapshot!("failed_up_stdout", stable(&stdout(&failed)));
 }
-
-#[test]
-fn backfill_files_are_refused_rather_than_run_unbatched() {
-    let project = Project::new(Backend::Sqlite, "backfill");
-    project
-        .migration(
-            "1_t.up.sql",
-            "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER);",
-        )
-        .migration(
-            "2_fill.up.sql",
-            "-- strata:backfill batch=100\nUPDATE t SET n = 1;",
-        );
-    let output = project.run(&["up"]);
-    assert_exit(&output, 1);
-    assert!(
-        stderr(&output).contains("2_fill.up.sql:1"),
-        "{}",
-        stderr(&output)
-    );
-    assert!(
-        stderr(&output).contains("online backfills"),
-        "{}",
-        stderr(&output)
-    );
-    assert!(project.tables().is_empty(), "nothing ran");
-}
