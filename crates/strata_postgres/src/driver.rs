@@ -21,7 +21,9 @@ use crate::{history, lock, waits};
 /// stops (and releases the migration lock) instead of finishing a long statement for nobody; it
 /// exists from PostgreSQL 14 on, older servers skip it. `idle_in_transaction_session_timeout`
 /// ends strata's own session should it ever sit in an open transaction.
+/// It also says whether the history table exists yet, saving a round trip on every command.
 const SESSION_SETUP: &str = "SELECT pg_backend_pid(), \
+    to_regclass('strata_migrations') IS NOT NULL, \
     set_config('idle_in_transaction_session_timeout', '60s', false), \
     (SELECT set_config('client_connection_check_interval', '1s', false) \
      WHERE current_setting('server_version_num')::int >= 140000)";
@@ -37,6 +39,8 @@ pub struct PgDriver {
     target: PgTarget,
     /// strata's backend, whose waits the watcher looks at.
     pid: i32,
+    /// Once the history table exists it stays: only its absence is checked again.
+    history_exists: bool,
     policy: LockPolicy,
 }
 
@@ -51,20 +55,20 @@ impl PgDriver {
                 cause: e.to_string(),
             })?;
         let (client, connection) = runtime.block_on(connect(target))?;
-        let pid: i32 = runtime
+        let setup = runtime
             .block_on(client.query_one(SESSION_SETUP, &[]))
             .map_err(|e| ConnectError::Server {
                 target: target.redacted().to_owned(),
                 code: e.code().map(|c| c.code().to_owned()).unwrap_or_default(),
                 message: driver_error(&e).message,
-            })?
-            .get(0);
+            })?;
         Ok(PgDriver {
             runtime,
             client: Some(client),
             connection: Some(connection),
             target: target.clone(),
-            pid,
+            pid: setup.get(0),
+            history_exists: setup.get(1),
             policy: LockPolicy::default(),
         })
     }
@@ -77,6 +81,14 @@ impl PgDriver {
 
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
+    }
+
+    /// Whether the history table exists, asking the server only while it did not.
+    fn history_exists(&mut self) -> Result<bool, DriverError> {
+        if !self.history_exists {
+            self.history_exists = self.block_on(history::exists(self.client()))?;
+        }
+        Ok(self.history_exists)
     }
 }
 
@@ -172,24 +184,18 @@ impl Driver for PgDriver {
     }
 
     fn ensure_history(&mut self) -> Result<(), DriverError> {
-        let client = self.client();
-        self.block_on(async {
-            let exists: bool = client
-                .query_one(history::EXISTS, &[])
-                .await
-                .map_err(|e| driver_error(&e))?
-                .get(0);
-            if !exists {
-                client
-                    .batch_execute(history::CREATE_HISTORY)
-                    .await
-                    .map_err(|e| driver_error(&e))?;
-            }
-            Ok(())
-        })
+        if !self.history_exists()? {
+            self.block_on(self.client().batch_execute(history::CREATE_HISTORY))
+                .map_err(|e| driver_error(&e))?;
+            self.history_exists = true;
+        }
+        Ok(())
     }
 
     fn read_history(&mut self) -> Result<Vec<AppliedMigration>, DriverError> {
+        if !self.history_exists()? {
+            return Ok(Vec::new());
+        }
         self.block_on(history::read(self.client()))
     }
 

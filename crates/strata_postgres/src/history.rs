@@ -33,17 +33,18 @@ const UPSERT_TAIL: &str = "ON CONFLICT (version) DO UPDATE SET name = excluded.n
     statement_checksums = excluded.statement_checksums, error = excluded.error, applied_at = now(), \
     execution_ms = excluded.execution_ms, applied_by = excluded.applied_by";
 
+pub(crate) async fn exists(client: &Client) -> Result<bool, strata_core::DriverError> {
+    client
+        .query_one(EXISTS, &[])
+        .await
+        .map(|row| row.get(0))
+        .map_err(|e| driver_error(&e))
+}
+
+/// Every row; the caller knows the table exists.
 pub(crate) async fn read(
     client: &Client,
 ) -> Result<Vec<AppliedMigration>, strata_core::DriverError> {
-    let exists: bool = client
-        .query_one(EXISTS, &[])
-        .await
-        .map_err(|e| driver_error(&e))?
-        .get(0);
-    if !exists {
-        return Ok(Vec::new());
-    }
     let rows = client
         .query(SELECT, &[])
         .await
