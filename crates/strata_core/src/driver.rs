@@ -154,25 +154,36 @@ pub trait Driver {
     fn target(&self) -> &str;
 
     /// SQL the driver runs on its session before any migration (shown by `--dry-run`).
-    fn session_settings(&self) -> Vec<String>;
+    fn session_settings(&self) -> Vec<String> {
+        Vec::new()
+    }
 
-    /// Bounds every later statement's lock waits by `policy`.
-    fn set_lock_policy(&mut self, policy: &LockPolicy);
+    /// Bounds every later statement's lock waits by `policy`. Databases without a lock queue
+    /// for a statement to stall others in (SQLite: one writer holds the whole file, and the
+    /// busy timeout bounds the wait for it) ignore it.
+    fn set_lock_policy(&mut self, _policy: &LockPolicy) {}
 
     /// SQL the driver runs right before a statement (`in_transaction`: at the start of the
     /// migration's transaction), shown by `--dry-run`.
-    fn statement_settings(&self, statement: &Statement, in_transaction: bool) -> Vec<String>;
+    fn statement_settings(&self, _statement: &Statement, _in_transaction: bool) -> Vec<String> {
+        Vec::new()
+    }
 
     /// Sessions whose transaction is older than `min_age` and holds a lock conflicting with one
-    /// of `locks`: joining the lock queue behind them would stall the application.
+    /// of `locks`: joining the lock queue behind them would stall the application. Empty where
+    /// the database does not show who holds which table lock.
     fn conflicting_holders(
         &mut self,
-        locks: &[TableLock],
-        min_age: Duration,
-    ) -> Result<Vec<Blocker>, DriverError>;
+        _locks: &[TableLock],
+        _min_age: Duration,
+    ) -> Result<Vec<Blocker>, DriverError> {
+        Ok(Vec::new())
+    }
 
-    /// Indexes left invalid by failed or interrupted builds.
-    fn invalid_indexes(&mut self) -> Result<Vec<String>, DriverError>;
+    /// Indexes left invalid by failed or interrupted builds; none where builds are atomic.
+    fn invalid_indexes(&mut self) -> Result<Vec<String>, DriverError> {
+        Ok(Vec::new())
+    }
 
     /// Takes the migration lock that makes concurrent runs serialise, waiting at most `wait`
     /// and reporting the holder through `waiting` from time to time. Returns the last holder
@@ -210,11 +221,17 @@ pub trait Driver {
     /// Writes one history change in its own transaction.
     fn write_history(&mut self, change: &HistoryChange) -> Result<(), DriverError>;
 
-    /// Whether the index a build statement makes exists, and is valid.
-    fn index_state(&mut self, index: &IndexBuild) -> Result<IndexState, DriverError>;
+    /// Whether the index a build statement makes exists, and is valid. Only consulted for
+    /// statements the splitter marked as index builds.
+    fn index_state(&mut self, _index: &IndexBuild) -> Result<IndexState, DriverError> {
+        Ok(IndexState::Missing)
+    }
 
-    /// Drops an invalid index left by a failed build, without blocking writes.
-    fn drop_index(&mut self, index: &IndexBuild) -> Result<(), DriverError>;
+    /// Drops an invalid index left by a failed build, without blocking writes. Only called for
+    /// an index [`Driver::index_state`] reported invalid.
+    fn drop_index(&mut self, _index: &IndexBuild) -> Result<(), DriverError> {
+        Ok(())
+    }
 
     /// The driver's catalog reader, when its database has a catalog worth reading for the
     /// linter (table sizes, existing objects, the server version). `None` by default.

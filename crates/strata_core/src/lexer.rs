@@ -52,6 +52,36 @@ pub fn tokenize(source: &str, dialect: Dialect) -> Vec<Token> {
 }
 
 /// The tokens of `source`, lexed lazily: a caller that stops early (e.g. at the first significant
+/// A statement's first significant words, upper-cased: what splitters classify statements by
+/// (`CREATE`, `IF NOT EXISTS`, `BEGIN`, ...) without parsing them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadingWords(Vec<String>);
+
+impl LeadingWords {
+    /// The first `count` significant tokens of `sql`.
+    pub fn of(sql: &str, dialect: Dialect, count: usize) -> LeadingWords {
+        LeadingWords(
+            tokens(sql, dialect)
+                .filter(Token::is_significant)
+                .take(count)
+                .map(|t| t.text(sql).to_ascii_uppercase())
+                .collect(),
+        )
+    }
+
+    /// The `index`th word, or `""`.
+    pub fn get(&self, index: usize) -> &str {
+        self.0.get(index).map_or("", String::as_str)
+    }
+
+    /// Whether the words contain `sequence` in a row.
+    pub fn has(&self, sequence: &[&str]) -> bool {
+        self.0
+            .windows(sequence.len())
+            .any(|w| w.iter().zip(sequence).all(|(a, b)| a == b))
+    }
+}
+
 /// token after a statement's start) reads only what it consumed, so per-statement use stays linear.
 pub fn tokens(source: &str, dialect: Dialect) -> impl Iterator<Item = Token> + '_ {
     Lexer {

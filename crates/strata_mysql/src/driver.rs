@@ -10,9 +10,8 @@ use std::time::{Duration, Instant};
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 use strata_core::{
-    AppliedMigration, Blocker, Dialect, Driver, DriverError, HistoryChange, IndexBuild, IndexState,
-    LockError, LockHolder, LockPolicy, Statement, StatementFailure, TableLock, TransactionOutcome,
-    WaitReport,
+    AppliedMigration, Dialect, Driver, DriverError, HistoryChange, LockError, LockHolder,
+    LockPolicy, Statement, StatementFailure, TransactionOutcome, WaitReport,
 };
 use tokio::runtime::Runtime;
 
@@ -117,10 +116,6 @@ impl Driver for MySqlDriver {
         self.target.redacted()
     }
 
-    fn session_settings(&self) -> Vec<String> {
-        Vec::new()
-    }
-
     fn set_lock_policy(&mut self, policy: &LockPolicy) {
         self.policy = policy.clone();
     }
@@ -141,21 +136,6 @@ impl Driver for MySqlDriver {
             settings.push(format!("SET SESSION max_statement_time = {limit}"));
         }
         settings
-    }
-
-    /// Which metadata locks other sessions hold is only visible with `performance_schema`
-    /// (off by default on MariaDB); strata relies on the short lock timeout and retries.
-    fn conflicting_holders(
-        &mut self,
-        _locks: &[TableLock],
-        _min_age: Duration,
-    ) -> Result<Vec<Blocker>, DriverError> {
-        Ok(Vec::new())
-    }
-
-    /// InnoDB index builds are atomic: none is left invalid.
-    fn invalid_indexes(&mut self) -> Result<Vec<String>, DriverError> {
-        Ok(Vec::new())
     }
 
     fn lock(
@@ -266,14 +246,6 @@ impl Driver for MySqlDriver {
     fn write_history(&mut self, change: &HistoryChange) -> Result<(), DriverError> {
         let (runtime, conn) = self.parts();
         runtime.block_on(history::write(conn, change))
-    }
-
-    fn index_state(&mut self, _index: &IndexBuild) -> Result<IndexState, DriverError> {
-        Ok(IndexState::Missing)
-    }
-
-    fn drop_index(&mut self, _index: &IndexBuild) -> Result<(), DriverError> {
-        Ok(())
     }
 }
 

@@ -8,7 +8,7 @@
 //! one transaction. Nothing here rejects SQL the server might accept: the server decides.
 
 use strata_core::delimiter::split_mysql;
-use strata_core::lexer::tokenize;
+use strata_core::lexer::LeadingWords;
 use strata_core::{Dialect, LineIndex, SplitError, Splitter, Statement, TransactionControl};
 
 /// The MySQL/MariaDB [`Splitter`].
@@ -28,18 +28,9 @@ impl Splitter for MySqlSplitter {
 /// The statement with what the runner must know about it, from its leading keywords.
 fn classify(text: &str, offset: usize, lines: &LineIndex) -> Statement {
     let mut statement = Statement::plain(text, offset, lines.line(offset));
-    let words: Vec<String> = tokenize(text, Dialect::MySql)
-        .iter()
-        .filter(|t| t.is_significant())
-        .take(10)
-        .map(|t| t.text(text).to_ascii_uppercase())
-        .collect();
-    let word = |i: usize| words.get(i).map_or("", String::as_str);
-    let has = |sequence: &[&str]| {
-        words
-            .windows(sequence.len())
-            .any(|w| w.iter().zip(sequence).all(|(a, b)| a == b))
-    };
+    let words = LeadingWords::of(text, Dialect::MySql, 10);
+    let word = |i: usize| words.get(i);
+    let has = |sequence: &[&str]| words.has(sequence);
     statement.transaction_control = match (word(0), word(1)) {
         ("BEGIN", "NOT") => None, // MariaDB's `BEGIN NOT ATOMIC ... END` block
         ("BEGIN", _) | ("START", "TRANSACTION") => Some(TransactionControl::Begin),

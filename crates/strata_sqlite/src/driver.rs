@@ -4,9 +4,8 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use strata_core::{
-    AppliedMigration, Blocker, Dialect, Driver, DriverError, HistoryChange, IndexBuild, IndexState,
-    LockError, LockHolder, LockPolicy, RowState, Statement, StatementFailure, TableLock,
-    TransactionOutcome, WaitReport,
+    AppliedMigration, Dialect, Driver, DriverError, HistoryChange, IndexBuild, IndexState,
+    LockError, LockHolder, RowState, Statement, StatementFailure, TransactionOutcome, WaitReport,
 };
 
 use crate::errors::driver_error;
@@ -76,31 +75,6 @@ impl Driver for SqliteDriver {
 
     fn target(&self) -> &str {
         &self.description
-    }
-
-    fn session_settings(&self) -> Vec<String> {
-        Vec::new()
-    }
-
-    /// SQLite has no lock queue for a statement to stall others in: one writer at a time holds
-    /// the whole database, and the busy timeout already bounds the wait for it.
-    fn set_lock_policy(&mut self, _policy: &LockPolicy) {}
-
-    fn statement_settings(&self, _statement: &Statement, _in_transaction: bool) -> Vec<String> {
-        Vec::new()
-    }
-
-    fn conflicting_holders(
-        &mut self,
-        _locks: &[TableLock],
-        _min_age: Duration,
-    ) -> Result<Vec<Blocker>, DriverError> {
-        Ok(Vec::new())
-    }
-
-    /// SQLite builds indexes atomically: none is ever left invalid.
-    fn invalid_indexes(&mut self) -> Result<Vec<String>, DriverError> {
-        Ok(Vec::new())
     }
 
     fn lock(

@@ -10,7 +10,7 @@
 use std::ffi::CString;
 
 use rusqlite::Connection;
-use strata_core::lexer::{Token, TokenKind, tokenize};
+use strata_core::lexer::{LeadingWords, Token, TokenKind, tokenize};
 use strata_core::{
     Dialect, IndexBuild, LineIndex, SplitError, Splitter, Statement, TransactionControl,
 };
@@ -127,18 +127,9 @@ fn classify(sql: &str, tokens: &[Token], lines: &LineIndex) -> Statement {
     let start = tokens[0].start;
     let end = tokens[tokens.len() - 1].end;
     let mut statement = Statement::plain(&sql[start..end], start, lines.line(start));
-    let words: Vec<String> = tokens
-        .iter()
-        .filter(|t| t.is_significant())
-        .take(8)
-        .map(|t| t.text(sql).to_ascii_uppercase())
-        .collect();
-    let word = |i: usize| words.get(i).map_or("", String::as_str);
-    let has = |sequence: &[&str]| {
-        words
-            .windows(sequence.len())
-            .any(|w| w.iter().zip(sequence).all(|(a, b)| a == b))
-    };
+    let words = LeadingWords::of(&sql[start..end], Dialect::Sqlite, 8);
+    let word = |i: usize| words.get(i);
+    let has = |sequence: &[&str]| words.has(sequence);
     statement.transaction_control = match word(0) {
         "BEGIN" => Some(TransactionControl::Begin),
         "COMMIT" | "END" => Some(TransactionControl::Commit),
