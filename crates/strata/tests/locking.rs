@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::process::{Command as StdCommand, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -37,18 +36,6 @@ fn reader(project: &Project, stop: Arc<AtomicBool>) -> thread::JoinHandle<Durati
     })
 }
 
-fn strata_up(project: &Project, args: &[&str]) -> Output {
-    StdCommand::new(assert_cmd::cargo::cargo_bin("strata"))
-        .current_dir(project.dir.path())
-        .env("DATABASE_URL", &project.url)
-        .arg("up")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .expect("run strata")
-}
-
 #[test]
 fn readers_stall_at_most_lock_timeout_and_the_blocker_is_named() {
     let project = Project::new(Backend::Postgres, "readerstall");
@@ -59,10 +46,10 @@ fn readers_stall_at_most_lock_timeout_and_the_blocker_is_named() {
     let stop = Arc::new(AtomicBool::new(false));
     let reads = reader(&project, Arc::clone(&stop));
 
-    let output = strata_up(
-        &project,
-        &["--lock-timeout", "1s", "--lock-retry-budget", "6s"],
-    );
+    let output = project
+        .spawn(&["up", "--lock-timeout", "1s", "--lock-retry-budget", "6s"])
+        .wait_with_output()
+        .expect("wait for strata");
     stop.store(true, Ordering::Relaxed);
     let longest_read = reads.join().expect("reader");
 
@@ -109,10 +96,16 @@ fn a_blocker_that_ends_during_the_retry_window_lets_the_migration_through() {
         thread::sleep(Duration::from_millis(2500));
         blocker.query("COMMIT");
     });
-    let output = strata_up(
-        &project,
-        &["--lock-timeout", "500ms", "--lock-retry-budget", "20s"],
-    );
+    let output = project
+        .spawn(&[
+            "up",
+            "--lock-timeout",
+            "500ms",
+            "--lock-retry-budget",
+            "20s",
+        ])
+        .wait_with_output()
+        .expect("wait for strata");
     release.join().expect("blocker");
     assert_exit(&output, 0);
     let err = stderr(&output);
@@ -148,7 +141,10 @@ fn concurrent_statements_run_without_lock_timeout_and_report_what_they_wait_for(
         thread::sleep(Duration::from_millis(3500));
         blocker.query("COMMIT");
     });
-    let output = strata_up(&project, &["--lock-timeout", "500ms"]);
+    let output = project
+        .spawn(&["up", "--lock-timeout", "500ms"])
+        .wait_with_output()
+        .expect("wait for strata");
     release.join().expect("blocker");
     assert_exit(&output, 0);
     let err = stderr(&output);

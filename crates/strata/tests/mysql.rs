@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::process::{Child, Command as StdCommand, Stdio};
 use std::time::{Duration, Instant};
 
 use support::{Backend, Project, assert_exit, states, stderr, stdout};
@@ -187,45 +186,6 @@ fn the_migration_lock_holder_is_named_and_the_wait_bounded() {
     assert!(err.contains(&format!("pid {}", holder.id())), "{err}");
     drop(holder);
     assert_exit(&project.run(&["up"]), 0);
-}
-
-#[test]
-fn eight_concurrent_deployers_apply_each_migration_exactly_once() {
-    let project = Project::new(Backend::MySql, "concurrent");
-    project.migration(
-        "001_log.up.sql",
-        "CREATE TABLE applied_log (version int);\nINSERT INTO applied_log VALUES (1);",
-    );
-    for version in 2..=30 {
-        project.migration(
-            &format!("{version:03}_m.up.sql"),
-            &format!("CREATE TABLE t_{version} (id bigint PRIMARY KEY);\nINSERT INTO applied_log VALUES ({version});"),
-        );
-    }
-    let spawn = || -> Child {
-        StdCommand::new(assert_cmd::cargo::cargo_bin("strata"))
-            .current_dir(project.dir.path())
-            .env("DATABASE_URL", &project.url)
-            .arg("up")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn strata")
-    };
-    let children: Vec<Child> = (0..8).map(|_| spawn()).collect();
-    for child in children {
-        assert_exit(&child.wait_with_output().expect("wait"), 0);
-    }
-    assert!(
-        project
-            .query("SELECT version FROM applied_log GROUP BY version HAVING count(*) <> 1")
-            .is_empty()
-    );
-    assert_eq!(
-        project.query("SELECT count(*) FROM applied_log")[0][0].as_deref(),
-        Some("30")
-    );
-    assert_eq!(project.history().len(), 30);
 }
 
 #[test]

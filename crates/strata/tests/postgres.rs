@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::process::{Child, Command as StdCommand, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use support::{Backend, Project, assert_exit, states, stderr, stdout};
@@ -97,17 +97,6 @@ fn a_held_lock_bounds_the_wait_and_names_the_holder() {
     assert_eq!(project.tables(), ["a"]);
 }
 
-fn spawn_up(project: &Project) -> Child {
-    let mut command = StdCommand::new(assert_cmd::cargo::cargo_bin("strata"));
-    command
-        .current_dir(project.dir.path())
-        .env("DATABASE_URL", &project.url)
-        .arg("up")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command.spawn().expect("spawn strata")
-}
-
 /// Waits until strata's session is running a query that contains `needle`.
 fn wait_for_query(project: &Project, child: &mut Child, needle: &str) {
     let watcher = project.session();
@@ -146,7 +135,7 @@ fn killing_up_mid_transaction_leaves_nothing_half_applied() {
         "1_slow.up.sql",
         "CREATE TABLE once (id bigint);\nINSERT INTO once VALUES (1);\nSELECT pg_sleep(2);\n",
     );
-    let mut child = spawn_up(&project);
+    let mut child = project.spawn(&["up"]);
     wait_for_query(&project, &mut child, "pg_sleep");
     kill(child);
     assert!(
@@ -178,7 +167,7 @@ fn killed_concurrent_index_build_is_dropped_and_rebuilt_on_resume() {
     // killed mid-build.
     let blocker = project.session();
     blocker.query("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM t;");
-    let mut child = spawn_up(&project);
+    let mut child = project.spawn(&["up"]);
     wait_for_query(&project, &mut child, "CREATE INDEX CONCURRENTLY");
     kill(child);
     // The server notices the dead client within client_connection_check_interval and ends the
@@ -238,7 +227,7 @@ fn killed_statement_that_is_unsafe_to_repeat_asks_for_resolve() {
         "1_steps.up.sql",
         "-- strata:no-transaction\nCREATE TABLE n1 (id bigint);\nINSERT INTO n1 SELECT 1 FROM pg_sleep(2);\nCREATE TABLE n2 (id bigint);\n",
     );
-    let mut child = spawn_up(&project);
+    let mut child = project.spawn(&["up"]);
     wait_for_query(&project, &mut child, "pg_sleep");
     kill(child);
     let rerun = project.run(&["up"]);
@@ -277,7 +266,7 @@ fn eight_concurrent_deployers_apply_each_migration_exactly_once() {
     for round in 0..3 {
         let project = Project::new(Backend::Postgres, &format!("concurrent{round}"));
         concurrency_fixture(&project, 50);
-        let children: Vec<Child> = (0..8).map(|_| spawn_up(&project)).collect();
+        let children: Vec<Child> = (0..8).map(|_| project.spawn(&["up"])).collect();
         for child in children {
             let output = child.wait_with_output().expect("wait strata");
             assert_exit(&output, 0);
@@ -316,7 +305,7 @@ fn sessions_identify_as_strata_and_dry_run_shows_session_settings() {
         "SET application_name = 'strata';\nSET client_connection_check_interval = '1s';"
     ));
     // wait_for_query matches application_name = 'strata': strata's session is identifiable.
-    let mut child = spawn_up(&project);
+    let mut child = project.spawn(&["up"]);
     wait_for_query(&project, &mut child, "pg_sleep");
     let output = child.wait_with_output().expect("wait");
     assert_exit(&output, 0);

@@ -38,6 +38,7 @@ on_every_backend!(
     resolve_settles_a_failed_migration,
     transaction_control_inside_a_migration_is_refused,
     json_output_shapes,
+    eight_concurrent_deployers_apply_each_migration_exactly_once,
 );
 
 /// Scenarios that need transactional DDL (MySQL and MariaDB commit DDL implicitly: their
@@ -532,4 +533,32 @@ fn json_output_shapes(backend: Backend) {
         .map(|m| m["version"].as_str().unwrap())
         .collect();
     assert_eq!(touched, ["2", "3", "4"]);
+}
+
+fn eight_concurrent_deployers_apply_each_migration_exactly_once(backend: Backend) {
+    let project = Project::new(backend, "concurrent");
+    project.migration(
+        "001_log.up.sql",
+        "CREATE TABLE applied_log (version int);\nINSERT INTO applied_log VALUES (1);",
+    );
+    for version in 2..=30 {
+        project.migration(
+            &format!("{version:03}_m.up.sql"),
+            &format!(
+                "CREATE TABLE t_{version} (id bigint PRIMARY KEY);\nINSERT INTO applied_log VALUES ({version});"
+            ),
+        );
+    }
+    let deployers: Vec<_> = (0..8).map(|_| project.spawn(&["up"])).collect();
+    for deployer in deployers {
+        assert_exit(&deployer.wait_with_output().expect("wait for strata"), 0);
+    }
+    let twice =
+        project.query("SELECT version FROM applied_log GROUP BY version HAVING count(*) <> 1");
+    assert!(twice.is_empty(), "applied more than once: {twice:?}");
+    assert_eq!(
+        project.query("SELECT count(*) FROM applied_log")[0][0].as_deref(),
+        Some("30")
+    );
+    assert_eq!(project.history().len(), 30);
 }

@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::process::{Child, Command as StdCommand, Stdio};
-
 use support::{Backend, Project, assert_exit, states, stderr, stdout};
 
 #[test]
@@ -123,43 +121,4 @@ fn unopenable_databases_fail_clearly() {
         "{}",
         stderr(&not_a_database)
     );
-}
-
-#[test]
-fn concurrent_processes_on_one_file_apply_each_migration_once() {
-    let project = Project::new(Backend::Sqlite, "concurrent");
-    project.migration(
-        "001_log.up.sql",
-        "CREATE TABLE applied_log (version INTEGER);\nINSERT INTO applied_log VALUES (1);",
-    );
-    for version in 2..=20 {
-        project.migration(
-            &format!("{version:03}_m.up.sql"),
-            &format!("CREATE TABLE t_{version} (id INTEGER PRIMARY KEY);\nINSERT INTO applied_log VALUES ({version});"),
-        );
-    }
-    let spawn = || -> Child {
-        StdCommand::new(assert_cmd::cargo::cargo_bin("strata"))
-            .current_dir(project.dir.path())
-            .env("DATABASE_URL", &project.url)
-            .arg("up")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let children: Vec<Child> = (0..8).map(|_| spawn()).collect();
-    for child in children {
-        assert_exit(&child.wait_with_output().unwrap(), 0);
-    }
-    assert!(
-        project
-            .query("SELECT version FROM applied_log GROUP BY version HAVING count(*) <> 1")
-            .is_empty()
-    );
-    assert_eq!(
-        project.query("SELECT count(*) FROM applied_log")[0][0].as_deref(),
-        Some("20")
-    );
-    assert_eq!(project.history().len(), 20);
 }

@@ -76,6 +76,18 @@ impl Project {
         command
     }
 
+    /// Starts `strata` in the background (for crash and concurrency tests), output captured.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("strata"))
+            .current_dir(self.dir.path())
+            .env("DATABASE_URL", &self.url)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn strata")
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         self.strata().args(args).output().expect("run strata")
     }
