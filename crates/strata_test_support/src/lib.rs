@@ -125,25 +125,43 @@ pub struct PgTestDb {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// `strata_test_<unix time>_<pid>_<n>_<label>`: unique across parallel tests and processes,
+/// with its creation time readable by [`is_leftover`].
+fn test_database_name(label: &str) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let label: String = label
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(20)
+        .collect();
+    format!(
+        "{PREFIX}{now}_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        label.to_ascii_lowercase()
+    )
+}
+
+/// A test database whose embedded creation time is over an hour old: left by a crashed run.
+fn is_leftover(name: &str) -> bool {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let created = name
+        .strip_prefix(PREFIX)
+        .and_then(|rest| rest.split('_').next())
+        .and_then(|t| t.parse::<u64>().ok());
+    created.is_some_and(|created| now.saturating_sub(created) > LEFTOVER_AGE_SECS)
+}
+
 impl PgTestDb {
-    /// Creates `strata_test_<unix time>_<pid>_<n>_<label>`.
+    /// Creates a uniquely named database, after dropping leftovers of crashed runs.
     pub fn create(label: &str) -> PgTestDb {
         let admin = PgSession::connect(&server_url());
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        drop_leftovers(&admin, now);
-        let label: String = label
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .take(20)
-            .collect();
-        let name = format!(
-            "{PREFIX}{now}_{}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            label.to_ascii_lowercase()
-        );
+        drop_leftovers(&admin);
+        let name = test_database_name(label);
         admin.query(&format!("CREATE DATABASE \"{name}\""));
         PgTestDb { name, admin }
     }
@@ -172,8 +190,8 @@ impl Drop for PgTestDb {
     }
 }
 
-/// Drops test databases whose embedded creation time is over an hour old.
-fn drop_leftovers(admin: &PgSession, now: u64) {
+/// Drops test databases left by crashed runs.
+fn drop_leftovers(admin: &PgSession) {
     let rows = admin.query(&format!(
         "SELECT datname FROM pg_database WHERE datname LIKE '{PREFIX}%'"
     ));
@@ -181,11 +199,7 @@ fn drop_leftovers(admin: &PgSession, now: u64) {
         .into_iter()
         .filter_map(|row| row.into_iter().next().flatten())
     {
-        let created = name[PREFIX.len()..]
-            .split('_')
-            .next()
-            .and_then(|t| t.parse::<u64>().ok());
-        if created.is_some_and(|created| now.saturating_sub(created) > LEFTOVER_AGE_SECS) {
+        if is_leftover(&name) {
             let _ = admin.try_query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
         }
     }

@@ -2,16 +2,10 @@
 //! (default `mysql://root@127.0.0.1:3306/test`). Like the PostgreSQL ones: unique names,
 //! dropped on `Drop`, leftovers of crashed runs dropped after an hour, never skipped.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
+use crate::{PREFIX, is_leftover, test_database_name};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, Row, Value};
 use tokio::runtime::Runtime;
-
-const PREFIX: &str = "strata_test_";
-const LEFTOVER_AGE_SECS: u64 = 3600;
-static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// The test server's URL.
 pub fn mysql_server_url() -> String {
@@ -96,36 +90,21 @@ pub struct MySqlTestDb {
 }
 
 impl MySqlTestDb {
+    /// Creates a uniquely named database, after dropping leftovers of crashed runs.
     pub fn create(label: &str) -> MySqlTestDb {
         let mut admin = MySqlSession::connect(&mysql_server_url());
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        for row in admin.query(&format!(
+        let existing = admin.query(&format!(
             "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{PREFIX}%'"
-        )) {
-            let Some(name) = row.into_iter().next().flatten() else {
-                continue;
-            };
-            let created = name[PREFIX.len()..]
-                .split('_')
-                .next()
-                .and_then(|t| t.parse::<u64>().ok());
-            if created.is_some_and(|created| now.saturating_sub(created) > LEFTOVER_AGE_SECS) {
+        ));
+        for name in existing
+            .into_iter()
+            .filter_map(|row| row.into_iter().next().flatten())
+        {
+            if is_leftover(&name) {
                 let _ = admin.try_query(&format!("DROP DATABASE IF EXISTS `{name}`"));
             }
         }
-        let label: String = label
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .take(20)
-            .collect();
-        let name = format!(
-            "{PREFIX}{now}_{}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            label.to_ascii_lowercase()
-        );
+        let name = test_database_name(label);
         admin.query(&format!("CREATE DATABASE `{name}`"));
         MySqlTestDb { name, admin }
     }
