@@ -11,8 +11,8 @@
 use std::time::Duration;
 
 use strata_core::backfill::{
-    BackfillDriver, Batch, BatchEnd, ColumnShape, Key, KeyValue, TableName, TableShape,
-    decode_columns, encode_columns, key_range, owner_here,
+    BackfillDriver, Batch, BatchEnd, ColumnShape, Key, SqlQuoting, TableName, TableShape,
+    decode_columns, encode_columns, owner_here,
 };
 use strata_core::{
     BackfillRecord, BackfillState, BackfillStatement, Driver, DriverError, Statement,
@@ -56,29 +56,16 @@ const SELECT_PROGRESS: &str = "SELECT b.name, b.table_name, b.statement_checksum
 /// Tables under this size get an exact count when the planner has no estimate yet.
 const COUNT_WHEN_SMALLER_THAN: i64 = 64 << 20;
 
-fn qualified(table: &TableName) -> String {
-    match &table.schema {
-        Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(&table.name)),
-        None => quote_ident(&table.name),
-    }
-}
-
-fn quoted(columns: &[String]) -> Vec<String> {
-    columns.iter().map(|c| quote_ident(c)).collect()
-}
-
-fn literals(key: &Key) -> Vec<String> {
-    key.0
-        .iter()
-        .map(|value| match value {
-            KeyValue::Integer(n) => n.to_string(),
-            KeyValue::Text(text) => sql_literal(text),
-        })
-        .collect()
-}
+const QUOTING: SqlQuoting = SqlQuoting {
+    identifier: quote_ident,
+    string: sql_literal,
+};
 
 fn json_key(columns: &[String]) -> String {
-    format!("json_build_array({})::text", quoted(columns).join(", "))
+    format!(
+        "json_build_array({})::text",
+        QUOTING.columns(columns).join(", ")
+    )
 }
 
 /// The batch's change, returning one row per changed row for the progress update to count.
@@ -146,11 +133,7 @@ impl PgDriver {
                 )));
             }
         }
-        let range = key_range(
-            &quoted(batch.key_columns),
-            batch.after.map(literals).as_deref(),
-            &literals(batch.upto),
-        );
+        let range = QUOTING.key_range(batch.key_columns, batch.after, batch.upto);
         let state = if batch.last { "done" } else { "running" };
         let rows = self.simple_rows(&format!(
             "{} UPDATE strata_backfills SET last_key = {}, rows_scanned = rows_scanned + {}, \
@@ -173,7 +156,7 @@ impl PgDriver {
 
 impl BackfillDriver for PgDriver {
     fn describe_table(&mut self, table: &TableName) -> Result<Option<TableShape>, DriverError> {
-        let name = qualified(table);
+        let name = QUOTING.table(table);
         let found = self.query_rows(
             "SELECT c.reltuples::bigint, pg_relation_size(c.oid) FROM pg_class c WHERE c.oid = to_regclass($1)",
             &[&name],
@@ -225,8 +208,7 @@ impl BackfillDriver for PgDriver {
         statement: &BackfillStatement,
         key_columns: &[String],
     ) -> Result<(), DriverError> {
-        let nulls = vec!["NULL".to_owned(); key_columns.len()];
-        let range = key_range(&quoted(key_columns), Some(&nulls), &nulls);
+        let range = QUOTING.empty_key_range(key_columns);
         let sql = format!(
             "{} SELECT count(*) FROM changed",
             change_sql(statement, &range)
@@ -241,19 +223,8 @@ impl BackfillDriver for PgDriver {
         table: &TableName,
         key_columns: &[String],
     ) -> Result<Option<Key>, DriverError> {
-        let descending: Vec<String> = quoted(key_columns)
-            .into_iter()
-            .map(|c| format!("{c} DESC"))
-            .collect();
-        let rows = self.query_rows(
-            &format!(
-                "SELECT {} FROM {} ORDER BY {} LIMIT 1",
-                json_key(key_columns),
-                qualified(table),
-                descending.join(", ")
-            ),
-            &[],
-        )?;
+        let query = QUOTING.largest_key_query(table, key_columns, &json_key(key_columns));
+        let rows = self.query_rows(&query, &[])?;
         rows.first().map(|row| Key::decode(row.get(0))).transpose()
     }
 
@@ -265,21 +236,9 @@ impl BackfillDriver for PgDriver {
         end: &Key,
         size: u64,
     ) -> Result<Option<BatchEnd>, DriverError> {
-        let columns = quoted(key_columns).join(", ");
-        let range = key_range(
-            &quoted(key_columns),
-            after.map(literals).as_deref(),
-            &literals(end),
-        );
-        let rows = self.query_rows(
-            &format!(
-                "SELECT {}, n FROM (SELECT {columns}, row_number() OVER (ORDER BY {columns}) AS n \
-                 FROM {} WHERE {range} ORDER BY {columns} LIMIT {size}) AS batch ORDER BY n DESC LIMIT 1",
-                json_key(key_columns),
-                qualified(table),
-            ),
-            &[],
-        )?;
+        let query =
+            QUOTING.batch_end_query(table, key_columns, &json_key(key_columns), after, end, size);
+        let rows = self.query_rows(&query, &[])?;
         rows.first()
             .map(|row| {
                 Ok(BatchEnd {
@@ -435,6 +394,8 @@ fn record(row: &Row) -> Result<BackfillRecord, DriverError> {
 
 #[cfg(test)]
 mod tests {
+    use strata_core::backfill::KeyValue;
+
     use super::*;
 
     #[test]
@@ -445,7 +406,7 @@ mod tests {
     #[test]
     fn keys_become_literals_that_take_the_column_type() {
         let key = Key(vec![KeyValue::Integer(7), KeyValue::Text("it's".into())]);
-        assert_eq!(literals(&key), ["7", "E'it''s'"]);
+        assert_eq!(QUOTING.key(&key), ["7", "E'it''s'"]);
         assert_eq!(
             json_key(&["a".into(), "B".into()]),
             "json_build_array(\"a\", \"B\")::text"

@@ -12,8 +12,8 @@ use std::time::Duration;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use strata_core::backfill::{
-    BackfillDriver, Batch, BatchEnd, ColumnShape, Key, KeyValue, TableName, TableShape,
-    decode_columns, encode_columns, key_range, owner_alive, owner_here,
+    BackfillDriver, Batch, BatchEnd, ColumnShape, Key, KeyValue, SqlQuoting, TableName, TableShape,
+    decode_columns, encode_columns, owner_alive, owner_here,
 };
 use strata_core::{BackfillRecord, BackfillState, BackfillStatement, DriverError};
 
@@ -48,26 +48,14 @@ fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-fn qualified(table: &TableName) -> String {
-    match &table.schema {
-        Some(schema) => format!("{}.{}", quote(schema), quote(&table.name)),
-        None => quote(&table.name),
-    }
+fn string(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
 }
 
-fn quoted(columns: &[String]) -> Vec<String> {
-    columns.iter().map(|c| quote(c)).collect()
-}
-
-fn literals(key: &Key) -> Vec<String> {
-    key.0
-        .iter()
-        .map(|value| match value {
-            KeyValue::Integer(n) => n.to_string(),
-            KeyValue::Text(text) => format!("'{}'", text.replace('\'', "''")),
-        })
-        .collect()
-}
+const QUOTING: SqlQuoting = SqlQuoting {
+    identifier: quote,
+    string,
+};
 
 /// The key in the first `width` columns of `row`.
 fn key_of(row: &Row, width: usize) -> rusqlite::Result<Key> {
@@ -116,11 +104,7 @@ fn batch_in_transaction(conn: &Connection, batch: &Batch) -> Result<u64, DriverE
             )));
         }
     }
-    let range = key_range(
-        &quoted(batch.key_columns),
-        batch.after.map(literals).as_deref(),
-        &literals(batch.upto),
-    );
+    let range = QUOTING.key_range(batch.key_columns, batch.after, batch.upto);
     let changed = conn
         .execute(&batch.statement.restricted_to(&range), [])
         .map_err(sqlite)?;
@@ -170,7 +154,7 @@ impl BackfillDriver for SqliteDriver {
         let estimated: i64 = self
             .conn
             .query_row(
-                &format!("SELECT count(*) FROM {}", qualified(table)),
+                &format!("SELECT count(*) FROM {}", QUOTING.table(table)),
                 [],
                 |row| row.get(0),
             )
@@ -195,8 +179,7 @@ impl BackfillDriver for SqliteDriver {
         statement: &BackfillStatement,
         key_columns: &[String],
     ) -> Result<(), DriverError> {
-        let nulls = vec!["NULL".to_owned(); key_columns.len()];
-        let range = key_range(&quoted(key_columns), Some(&nulls), &nulls);
+        let range = QUOTING.empty_key_range(key_columns);
         self.conn
             .prepare(&statement.restricted_to(&range))
             .map(drop)
@@ -208,16 +191,10 @@ impl BackfillDriver for SqliteDriver {
         table: &TableName,
         key_columns: &[String],
     ) -> Result<Option<Key>, DriverError> {
-        let columns = quoted(key_columns);
-        let descending: Vec<String> = columns.iter().map(|c| format!("{c} DESC")).collect();
+        let selected = QUOTING.columns(key_columns).join(", ");
         self.conn
             .query_row(
-                &format!(
-                    "SELECT {} FROM {} ORDER BY {} LIMIT 1",
-                    columns.join(", "),
-                    qualified(table),
-                    descending.join(", ")
-                ),
+                &QUOTING.largest_key_query(table, key_columns, &selected),
                 [],
                 |row| key_of(row, key_columns.len()),
             )
@@ -233,20 +210,11 @@ impl BackfillDriver for SqliteDriver {
         end: &Key,
         size: u64,
     ) -> Result<Option<BatchEnd>, DriverError> {
-        let columns = quoted(key_columns).join(", ");
-        let range = key_range(
-            &quoted(key_columns),
-            after.map(literals).as_deref(),
-            &literals(end),
-        );
+        let selected = QUOTING.columns(key_columns).join(", ");
         let width = key_columns.len();
         self.conn
             .query_row(
-                &format!(
-                    "SELECT {columns}, n FROM (SELECT {columns}, row_number() OVER (ORDER BY {columns}) AS n \
-                     FROM {} WHERE {range} ORDER BY {columns} LIMIT {size}) ORDER BY n DESC LIMIT 1",
-                    qualified(table)
-                ),
+                &QUOTING.batch_end_query(table, key_columns, &selected, after, end, size),
                 [],
                 |row| {
                     Ok(BatchEnd {

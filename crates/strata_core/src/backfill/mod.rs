@@ -64,6 +64,98 @@ impl fmt::Display for Key {
     }
 }
 
+/// How a dialect writes identifiers and string literals, for the SQL a driver builds around the
+/// user's statement (key ranges, key look-ups). Key values become untyped literals: integers as
+/// numbers, everything else as a string the database reads as the key column's type.
+#[derive(Debug, Clone, Copy)]
+pub struct SqlQuoting {
+    pub identifier: fn(&str) -> String,
+    pub string: fn(&str) -> String,
+}
+
+impl SqlQuoting {
+    pub fn table(&self, table: &TableName) -> String {
+        match &table.schema {
+            Some(schema) => format!(
+                "{}.{}",
+                (self.identifier)(schema),
+                (self.identifier)(&table.name)
+            ),
+            None => (self.identifier)(&table.name),
+        }
+    }
+
+    pub fn columns(&self, columns: &[String]) -> Vec<String> {
+        columns.iter().map(|c| (self.identifier)(c)).collect()
+    }
+
+    pub fn key(&self, key: &Key) -> Vec<String> {
+        key.0
+            .iter()
+            .map(|value| match value {
+                KeyValue::Integer(n) => n.to_string(),
+                KeyValue::Text(text) => (self.string)(text),
+            })
+            .collect()
+    }
+
+    /// The query for the largest key: one row of `selected` (the key as the driver reads it).
+    pub fn largest_key_query(
+        &self,
+        table: &TableName,
+        columns: &[String],
+        selected: &str,
+    ) -> String {
+        let descending: Vec<String> = self
+            .columns(columns)
+            .into_iter()
+            .map(|c| format!("{c} DESC"))
+            .collect();
+        format!(
+            "SELECT {selected} FROM {} ORDER BY {} LIMIT 1",
+            self.table(table),
+            descending.join(", ")
+        )
+    }
+
+    /// The query for a batch's end ([`BackfillDriver::batch_end`]): one row of `selected` (the
+    /// key as the driver reads it) and `n`, the number of keys up to it. It walks the key's index
+    /// for at most `size` keys, so it costs the same at the end of the table as at its start.
+    pub fn batch_end_query(
+        &self,
+        table: &TableName,
+        columns: &[String],
+        selected: &str,
+        after: Option<&Key>,
+        end: &Key,
+        size: u64,
+    ) -> String {
+        let ordered = self.columns(columns).join(", ");
+        format!(
+            "SELECT {selected}, n FROM (SELECT {ordered}, row_number() OVER (ORDER BY {ordered}) AS n \
+             FROM {} WHERE {} ORDER BY {ordered} LIMIT {size}) AS batch ORDER BY n DESC LIMIT 1",
+            self.table(table),
+            self.key_range(columns, after, end)
+        )
+    }
+
+    /// A key range that selects nothing (NULL bounds), for having the database compile the batched
+    /// statement without running it.
+    pub fn empty_key_range(&self, columns: &[String]) -> String {
+        let nulls = vec!["NULL".to_owned(); columns.len()];
+        key_range(&self.columns(columns), Some(&nulls), &nulls)
+    }
+
+    /// The condition selecting keys in (`after`, `upto`] over `columns` ([`key_range`]).
+    pub fn key_range(&self, columns: &[String], after: Option<&Key>, upto: &Key) -> String {
+        key_range(
+            &self.columns(columns),
+            after.map(|key| self.key(key)).as_deref(),
+            &self.key(upto),
+        )
+    }
+}
+
 /// Column names as stored in `strata_backfills` (a JSON array: names may hold commas).
 pub fn encode_columns(columns: &[String]) -> String {
     serde_json::to_string(columns).expect("strings always serialise")
