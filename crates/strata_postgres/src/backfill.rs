@@ -122,19 +122,13 @@ impl PgDriver {
         let stored = self.simple_rows(&format!(
             "SELECT last_key, state FROM strata_backfills WHERE name = {name} FOR UPDATE"
         ))?;
-        let expected = batch.after.map(Key::encode);
-        match stored.first() {
-            Some(row) if row[0] == expected && row[1].as_deref() != Some("done") => {}
-            _ => {
-                return Err(DriverError::new(format!(
-                    "the progress of backfill {} moved on while this run prepared its batch: \
-                     another process is running it",
-                    batch.name
-                )));
-            }
-        }
+        batch.check_progress(
+            stored
+                .first()
+                .map(|row| (row[0].as_deref(), row[1].as_deref().unwrap_or_default())),
+        )?;
         let range = QUOTING.key_range(batch.key_columns, batch.after, batch.upto);
-        let state = if batch.last { "done" } else { "running" };
+        let state = batch.state_after().as_str();
         let rows = self.simple_rows(&format!(
             "{} UPDATE strata_backfills SET last_key = {}, rows_scanned = rows_scanned + {}, \
              rows_changed = rows_changed + (SELECT count(*) FROM changed), batch_size = {}, state = '{state}', \

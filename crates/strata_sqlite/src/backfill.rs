@@ -94,16 +94,11 @@ fn batch_in_transaction(conn: &Connection, batch: &Batch) -> Result<u64, DriverE
         )
         .optional()
         .map_err(sqlite)?;
-    match stored {
-        Some((last_key, state)) if last_key == batch.after.map(Key::encode) && state != "done" => {}
-        _ => {
-            return Err(DriverError::new(format!(
-                "the progress of backfill {} moved on while this run prepared its batch: \
-                 another process is running it",
-                batch.name
-            )));
-        }
-    }
+    batch.check_progress(
+        stored
+            .as_ref()
+            .map(|(last_key, state)| (last_key.as_deref(), state.as_str())),
+    )?;
     let range = QUOTING.key_range(batch.key_columns, batch.after, batch.upto);
     let changed = conn
         .execute(&batch.statement.restricted_to(&range), [])
@@ -121,7 +116,7 @@ fn batch_in_transaction(conn: &Connection, batch: &Batch) -> Result<u64, DriverE
             count(batch.rows),
             count(changed),
             count(batch.batch_size),
-            if batch.last { "done" } else { "running" },
+            batch.state_after().as_str(),
             owner_here(),
         ],
     )

@@ -299,6 +299,36 @@ pub struct Batch<'a> {
     pub last: bool,
 }
 
+impl Batch<'_> {
+    /// Checks the progress row as read (and locked) inside the batch's transaction: `stored` is
+    /// its `(last_key, state)`, or `None` if the row is gone. Unless it still ends at `after` and
+    /// is not done, another process moved on, and running the batch would apply a range twice.
+    pub fn check_progress(&self, stored: Option<(Option<&str>, &str)>) -> Result<(), DriverError> {
+        let expected = self.after.map(Key::encode);
+        match stored {
+            Some((last_key, state))
+                if last_key == expected.as_deref() && state != BackfillState::Done.as_str() =>
+            {
+                Ok(())
+            }
+            _ => Err(DriverError::new(format!(
+                "the progress of backfill {} moved on while this run prepared its batch: \
+                 another process is running it",
+                self.name
+            ))),
+        }
+    }
+
+    /// The state the progress row has once the batch commits.
+    pub fn state_after(&self) -> BackfillState {
+        if self.last {
+            BackfillState::Done
+        } else {
+            BackfillState::Running
+        }
+    }
+}
+
 /// What a database does for the backfill engine. The SQL is the driver's (quoting, literals, how
 /// one transaction holds the batch and its progress row); the decisions are the engine's.
 pub trait BackfillDriver {
@@ -532,6 +562,55 @@ mod tests {
             "cannot tell: assume running"
         );
         assert!(!owner_alive("garbage"));
+    }
+
+    #[test]
+    fn a_batch_runs_only_where_the_progress_row_still_ends() {
+        let statement =
+            BackfillStatement::parse("UPDATE t SET n = n + 1", crate::Dialect::Postgres).unwrap();
+        let after = Key(vec![KeyValue::Integer(10)]);
+        let upto = Key(vec![KeyValue::Integer(20)]);
+        let batch = Batch {
+            name: "b",
+            statement: &statement,
+            key_columns: &["id".to_owned()],
+            after: Some(&after),
+            upto: &upto,
+            rows: 10,
+            batch_size: 10,
+            last: false,
+        };
+        assert!(
+            batch
+                .check_progress(Some((Some("[10]"), "running")))
+                .is_ok()
+        );
+        assert!(batch.check_progress(Some((Some("[10]"), "failed"))).is_ok());
+        let moved = batch
+            .check_progress(Some((Some("[20]"), "running")))
+            .unwrap_err();
+        assert!(moved.message.contains("another process"), "{moved}");
+        assert!(batch.check_progress(Some((Some("[10]"), "done"))).is_err());
+        assert!(batch.check_progress(None).is_err());
+        let first = Batch {
+            after: None,
+            ..batch.clone()
+        };
+        assert!(first.check_progress(Some((None, "running"))).is_ok());
+        assert!(
+            first
+                .check_progress(Some((Some("[10]"), "running")))
+                .is_err()
+        );
+        assert_eq!(first.state_after(), BackfillState::Running);
+        assert_eq!(
+            Batch {
+                last: true,
+                ..batch
+            }
+            .state_after(),
+            BackfillState::Done
+        );
     }
 
     #[test]
