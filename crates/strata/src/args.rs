@@ -242,7 +242,11 @@ pub(crate) struct ResolveArgs {
 #[derive(Debug, Args)]
 pub(crate) struct BackfillArgs {
     /// A file holding the UPDATE or DELETE (its `-- strata:backfill` options apply; flags win)
-    #[arg(value_name = "FILE", required_unless_present = "sql", conflicts_with = "sql")]
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "sql",
+        conflicts_with = "sql"
+    )]
     pub(crate) file: Option<PathBuf>,
     /// The UPDATE or DELETE to run
     #[arg(long)]

@@ -245,7 +245,9 @@ fn a_down_that_restores_another_default_is_named(backend: Backend) {
              INSERT INTO users_old SELECT * FROM users;\nDROP TABLE users;\n\
              ALTER TABLE users_old RENAME TO users;\nCREATE UNIQUE INDEX users_email ON users (email);",
         ),
-        Backend::MySql => unreachable!("these scenarios run on PostgreSQL and SQLite; MySQL's are in tests/mysql.rs"),
+        Backend::MySql => unreachable!(
+            "these scenarios run on PostgreSQL and SQLite; MySQL's are in tests/mysql.rs"
+        ),
     };
     project
         .migration("3_status_default.up.sql", up)
@@ -263,7 +265,9 @@ fn a_down_that_restores_another_default_is_named(backend: Backend) {
         Backend::Sqlite => {
             "~ table users: column status: expected text default 'new', found text default 'opened'"
         }
-        Backend::MySql => unreachable!("these scenarios run on PostgreSQL and SQLite; MySQL's are in tests/mysql.rs"),
+        Backend::MySql => unreachable!(
+            "these scenarios run on PostgreSQL and SQLite; MySQL's are in tests/mysql.rs"
+        ),
     };
     assert_eq!(difference_texts(&document, "3"), [expected]);
 }

@@ -162,7 +162,8 @@ impl Script {
             _ => {
                 return Err(refuse(
                     statements[1].line,
-                    "a backfill file holds a single UPDATE or DELETE; this is a second statement".into(),
+                    "a backfill file holds a single UPDATE or DELETE; this is a second statement"
+                        .into(),
                     "move the other statements to their own migrations",
                 ));
             }

@@ -51,7 +51,10 @@ impl LintGate {
         let ByHistory { applied, pending } = ByHistory::new(set, &history, target);
         if pending.is_empty() {
             // Nothing will run: no catalog to read, nothing to parse (a no-op `up` stays fast).
-            return Ok(LintGate { diagnostics: Vec::new(), errors: 0 });
+            return Ok(LintGate {
+                diagnostics: Vec::new(),
+                errors: 0,
+            });
         }
         if set.dialect == Dialect::MySql && !context.settings.lint.sets_mysql_version() {
             let url = &context.settings.database_url;

@@ -71,7 +71,9 @@ mod tests {
         case("SET lock_wait_timeout = DEFAULT;")
             .mysql("10.11-mariadb")
             .fires(&RULE);
-        case("SET lock_wait_timeout = 5;").mysql("8.4").silent(&RULE);
+        case("SET lock_wait_timeout = 5;")
+            .mysql("8.4")
+            .silent(&RULE);
     }
 
     #[test]
