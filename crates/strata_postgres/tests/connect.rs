@@ -38,21 +38,12 @@ fn url_on_host(host: &str, params: &str) -> String {
     )
 }
 
-/// Whether the server is there; skips (returns false) when not, unless CI demands it.
-async fn server_available() -> bool {
+/// Fails the test, saying what to do, when the test server cannot be reached.
+async fn require_server() {
     let target = PgTarget::parse(&url_with("sslmode=disable")).expect("test URL parses");
     match connect(&target).await {
-        Ok((client, task)) => {
-            close(client, task).await;
-            true
-        }
-        Err(error) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("CI=true but the test server is not usable ({error}); run scripts/test-servers")
-        }
-        Err(error) => {
-            eprintln!("skipping: no test server ({error}); run scripts/test-servers");
-            false
-        }
+        Ok((client, task)) => close(client, task).await,
+        Err(error) => panic!("the test server is not usable ({error}); run scripts/test-servers"),
     }
 }
 
@@ -92,17 +83,13 @@ fn assert_snakeoil_present() {
 
 #[tokio::test]
 async fn disable_is_plaintext() {
-    if !server_available().await {
-        return;
-    }
+    require_server().await;
     assert!(!session_uses_tls(&url_with("sslmode=disable")).await);
 }
 
 #[tokio::test]
 async fn prefer_and_require_encrypt() {
-    if !server_available().await {
-        return;
-    }
+    require_server().await;
     assert!(session_uses_tls(&url_with("sslmode=prefer")).await);
     assert!(session_uses_tls(&url_with("sslmode=require")).await);
     // prefer is the default.
@@ -111,9 +98,7 @@ async fn prefer_and_require_encrypt() {
 
 #[tokio::test]
 async fn verify_full_checks_the_host_name() {
-    if !server_available().await {
-        return;
-    }
+    require_server().await;
     assert_snakeoil_present();
     let params = format!("sslmode=verify-full&sslrootcert={SNAKEOIL}");
     assert!(session_uses_tls(&url_on_host("localhost", &params)).await);
@@ -132,9 +117,7 @@ async fn verify_full_checks_the_host_name() {
 
 #[tokio::test]
 async fn verify_ca_checks_only_the_chain() {
-    if !server_available().await {
-        return;
-    }
+    require_server().await;
     assert_snakeoil_present();
     let params = format!("sslmode=verify-ca&sslrootcert={SNAKEOIL}");
     assert!(session_uses_tls(&url_on_host("127.0.0.1", &params)).await);
@@ -142,9 +125,7 @@ async fn verify_ca_checks_only_the_chain() {
 
 #[tokio::test]
 async fn verify_full_without_a_matching_root_fails() {
-    if !server_available().await {
-        return;
-    }
+    require_server().await;
     for params in [
         "sslmode=verify-full&sslrootcert=system",
         "sslmode=verify-ca&sslrootcert=system",
@@ -164,9 +145,7 @@ async fn verify_full_without_a_matching_root_fails() {
 
 #[tokio::test]
 async fn application_name_is_strata_unless_given() {
-    if !server_available().await {
-        return;
-    }
+    require_server().await;
     for (url, expected) in [
         (base_url(), "strata"),
         (url_with("application_name=deploy-42"), "deploy-42"),
@@ -184,9 +163,7 @@ async fn application_name_is_strata_unless_given() {
 
 #[tokio::test]
 async fn with_database_switches_database() {
-    if !server_available().await {
-        return;
-    }
+    require_server().await;
     let target = PgTarget::parse(&base_url())
         .unwrap()
         .with_database("postgres");
@@ -261,9 +238,7 @@ async fn silent_server_times_out() {
 
 #[tokio::test]
 async fn password_role_logs_in_with_its_password() {
-    if !server_available().await {
-        return;
-    }
+    require_server().await;
     // Over TLS (prefer) the login is SCRAM with channel binding; over plaintext it is plain SCRAM.
     for sslmode in ["prefer", "disable"] {
         let url = format!(
@@ -281,9 +256,7 @@ async fn password_role_logs_in_with_its_password() {
 
 #[tokio::test]
 async fn wrong_password_is_an_authentication_failure() {
-    if !server_available().await {
-        return;
-    }
+    require_server().await;
     let wrong = "not-the-pw:with@signs";
     let url = format!(
         "postgres://{PW_ROLE}:{}@127.0.0.1:{}/test",
@@ -305,9 +278,7 @@ async fn wrong_password_is_an_authentication_failure() {
 
 #[tokio::test]
 async fn missing_password_is_an_authentication_failure() {
-    if !server_available().await {
-        return;
-    }
+    require_server().await;
     let url = format!("postgres://{PW_ROLE}@127.0.0.1:{}/test", port());
     let error = connect_url(&url)
         .await
@@ -321,9 +292,7 @@ async fn missing_password_is_an_authentication_failure() {
 
 #[tokio::test]
 async fn missing_database() {
-    if !server_available().await {
-        return;
-    }
+    require_server().await;
     let target = PgTarget::parse(&base_url())
         .unwrap()
         .with_database("strata_no_such_database");
@@ -341,12 +310,14 @@ async fn missing_database() {
 
 #[tokio::test]
 async fn unix_socket_ignores_sslmode() {
-    if !server_available().await {
-        return;
-    }
+    require_server().await;
     let socket = format!("/var/run/postgresql/.s.PGSQL.{}", port());
     if !std::path::Path::new(&socket).exists() {
-        eprintln!("skipping: no local socket {socket} (server is elsewhere)");
+        // Only a server named explicitly elsewhere may lack the local socket.
+        assert!(
+            std::env::var("STRATA_TEST_PG_URL").is_ok(),
+            "no local socket {socket}: the default test server runs on this machine; run scripts/test-servers"
+        );
         return;
     }
     let url = format!(
@@ -361,9 +332,7 @@ async fn unix_socket_ignores_sslmode() {
 /// source): the median TLS connect + query + close must stay far below that, even in a debug build.
 #[tokio::test]
 async fn tls_connect_has_no_round_trip_stalls() {
-    if !server_available().await {
-        return;
-    }
+    require_server().await;
     let target = PgTarget::parse(&url_with("sslmode=require")).unwrap();
     let mut times = Vec::new();
     for _ in 0..15 {
