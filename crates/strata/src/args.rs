@@ -16,7 +16,7 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Args)]
 pub(crate) struct GlobalArgs {
-    /// Database URL: postgres://, sqlite://PATH or sqlite::memory: [default: strata.toml, else sqlite://strata.db]
+    /// Database URL: postgres://, mysql://, mariadb://, sqlite://PATH or sqlite::memory: [default: strata.toml, else sqlite://strata.db]
     #[arg(
         long,
         short = 'd',
