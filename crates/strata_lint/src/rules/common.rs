@@ -90,6 +90,17 @@ pub(crate) fn declared_types(statement: &Statement) -> Vec<(&str, &TypeName)> {
     types
 }
 
+/// The columns a statement declares (or changes) with the type named `type_name`: what each
+/// type-style rule reports, in its own words.
+pub(crate) fn columns_of_type<'a>(
+    statement: &'a Statement,
+    type_name: &'a str,
+) -> impl Iterator<Item = (&'a str, &'a TypeName)> {
+    declared_types(statement)
+        .into_iter()
+        .filter(move |(_, data_type)| data_type.name == type_name)
+}
+
 /// Constraints added by an `ALTER TABLE` on an existing table.
 pub(crate) fn added_constraints<'a>(
     cx: &StatementContext<'a>,

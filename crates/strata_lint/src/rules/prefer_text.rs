@@ -2,7 +2,7 @@
 
 use crate::input::Dialect;
 use crate::report::Severity;
-use crate::rules::common::declared_types;
+use crate::rules::common::columns_of_type;
 use crate::rules::{Category, Check, Finding, Lowering, Rule, StatementContext};
 
 pub(crate) const RULE: Rule = Rule {
@@ -24,8 +24,8 @@ pub(crate) const RULE: Rule = Rule {
 };
 
 fn check(cx: &StatementContext<'_>, out: &mut Vec<Finding>) {
-    for (column, data_type) in declared_types(cx.statement) {
-        if data_type.name == "varchar" && !data_type.modifiers.is_empty() {
+    for (column, data_type) in columns_of_type(cx.statement, "varchar") {
+        if !data_type.modifiers.is_empty() {
             out.push(Finding::new(format!(
                 "`{column}` is `{data_type}`; `text` with a check is easier to change later"
             )));

@@ -2,7 +2,7 @@
 
 use crate::input::Dialect;
 use crate::report::Severity;
-use crate::rules::common::declared_types;
+use crate::rules::common::columns_of_type;
 use crate::rules::{Category, Check, Finding, Lowering, Rule, StatementContext};
 
 pub(crate) const RULE: Rule = Rule {
@@ -24,12 +24,10 @@ pub(crate) const RULE: Rule = Rule {
 };
 
 fn check(cx: &StatementContext<'_>, out: &mut Vec<Finding>) {
-    for (column, data_type) in declared_types(cx.statement) {
-        if data_type.name == "timestamp" {
-            out.push(Finding::new(format!(
-                "`{column}` is `timestamp` without time zone"
-            )));
-        }
+    for (column, _) in columns_of_type(cx.statement, "timestamp") {
+        out.push(Finding::new(format!(
+            "`{column}` is `timestamp` without time zone"
+        )));
     }
 }
 
