@@ -62,6 +62,80 @@ fn directory_problems_exit_2_and_name_the_file() {
     }
 }
 
+/// Down files are read when a command needs them: applying records a down file's checksum,
+/// `down` runs it, `validate` checks every one. A broken down file stops those (naming it, with
+/// nothing changed), but not a deploy that has nothing to apply.
+#[test]
+fn a_broken_down_file_stops_only_the_commands_that_read_it() {
+    let project = Project::new(Backend::Sqlite, "lazy-down");
+    project
+        .migration("1_a.up.sql", "CREATE TABLE a (id INTEGER);")
+        .migration("1_a.down.sql", "DROP TABLE a;");
+    std::fs::write(
+        project.path("migrations").join("2_b.up.sql"),
+        "CREATE TABLE b (id INTEGER);",
+    )
+    .unwrap();
+    std::fs::write(
+        project.path("migrations").join("2_b.down.sql"),
+        b"DROP TABLE \xff;",
+    )
+    .unwrap();
+
+    let blocked = project.run(&["up"]);
+    assert_exit(&blocked, 2);
+    assert!(
+        stderr(&blocked).contains("2_b.down.sql is not valid UTF-8"),
+        "{}",
+        stderr(&blocked)
+    );
+    assert!(
+        !project.has_history_table(),
+        "nothing may change when a file is unreadable"
+    );
+
+    assert_exit(&project.run(&["up", "--to", "1"]), 0);
+    std::fs::write(
+        project.path("migrations").join("1_a.down.sql"),
+        b"DROP TABLE \xfe;",
+    )
+    .unwrap();
+    std::fs::write(
+        project.path("migrations").join("2_b.down.sql"),
+        "DROP TABLE b;",
+    )
+    .unwrap();
+    assert_exit(&project.run(&["up"]), 0);
+    let noop = project.run(&["up"]);
+    assert_exit(&noop, 0);
+    assert!(
+        stdout(&noop).contains("nothing to apply"),
+        "{}",
+        stdout(&noop)
+    );
+
+    let validate = project.run(&["validate"]);
+    assert_exit(&validate, 1);
+    assert!(
+        stdout(&validate).contains("1_a.down.sql") || stderr(&validate).contains("1_a.down.sql"),
+        "{}{}",
+        stdout(&validate),
+        stderr(&validate)
+    );
+    let down = project.run(&["down", "--all"]);
+    assert_exit(&down, 2);
+    assert!(
+        stderr(&down).contains("1_a.down.sql is not valid UTF-8"),
+        "{}",
+        stderr(&down)
+    );
+    assert_eq!(
+        project.tables(),
+        ["a", "b"],
+        "a refused down changes nothing"
+    );
+}
+
 #[test]
 fn missing_directory_unknown_scheme_and_bad_flags_exit_2() {
     let project = Project::new(Backend::Sqlite, "usage");

@@ -95,6 +95,15 @@ fn a_held_lock_bounds_the_wait_and_names_the_holder() {
     holder.query(&format!("SELECT pg_advisory_unlock({LOCK_KEY})"));
     assert_exit(&project.run(&["up"]), 0);
     assert_eq!(project.tables(), ["a"]);
+
+    // With nothing to apply, a deploy needs no lock: it neither waits for the holder nor fails.
+    holder.query(&format!("SELECT pg_advisory_lock({LOCK_KEY})"));
+    let started = Instant::now();
+    let noop = project.run(&["up", "--lock-wait", "2s"]);
+    assert_exit(&noop, 0);
+    assert!(stdout(&noop).contains("nothing to apply"), "{}", stdout(&noop));
+    assert!(started.elapsed() < Duration::from_secs(2), "a no-op up waited for the lock");
+    holder.query(&format!("SELECT pg_advisory_unlock({LOCK_KEY})"));
 }
 
 /// Waits until strata's session is running a query that contains `needle`.

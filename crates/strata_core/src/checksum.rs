@@ -7,14 +7,14 @@
 //! verbatim, as do MySQL `/*! */` executable comments and strata's execution directives.
 
 use std::fmt;
-use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
 
 use crate::Dialect;
-use crate::lexer::{Token, TokenKind, tokenize};
+use crate::lexer::{Token, TokenKind, tokens};
 
 const PREFIX: &str = "v1:sha256:";
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// A `v1:sha256:<hex>` checksum as stored in the history table.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
@@ -26,7 +26,7 @@ impl Checksum {
     pub fn of_sql(sql: &str, dialect: Dialect) -> Checksum {
         let text = normalize_line_endings(sql.strip_prefix('\u{feff}').unwrap_or(sql));
         let mut hasher = Sha256::new();
-        for token in tokenize(&text, dialect) {
+        for token in tokens(&text, dialect) {
             if let Some(counted) = counted_text(&token, &text) {
                 hasher.update(counted.as_bytes());
                 hasher.update([0x1f]);
@@ -35,7 +35,8 @@ impl Checksum {
         let mut hex = String::with_capacity(PREFIX.len() + 64);
         hex.push_str(PREFIX);
         for byte in hasher.finalize() {
-            let _ = write!(hex, "{byte:02x}");
+            hex.push(char::from(HEX_DIGITS[usize::from(byte >> 4)]));
+            hex.push(char::from(HEX_DIGITS[usize::from(byte & 0x0f)]));
         }
         Checksum(hex)
     }

@@ -6,8 +6,7 @@
 use std::time::Duration;
 
 use crate::Dialect;
-use crate::lexer::{TokenKind, tokenize};
-use crate::text::LineIndex;
+use crate::lexer::{TokenKind, tokens};
 
 /// How a file asks to be run, read from its leading comments.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,17 +40,17 @@ pub struct DirectiveError {
     pub message: String,
 }
 
-/// Reads the directives from the comments before the first statement of `sql`.
+/// Reads the directives from the comments before the first statement of `sql`. Lexes only up to
+/// that statement: every run reads every migration file, so the rest of the file is not touched.
 pub fn parse_directives(sql: &str, dialect: Dialect) -> Result<Directives, DirectiveError> {
-    let lines = LineIndex::new(sql);
     let mut directives = Directives::default();
-    for (index, token) in tokenize(sql, dialect).iter().enumerate() {
+    for (index, token) in tokens(sql, dialect).enumerate() {
         match token.kind {
             TokenKind::Whitespace => continue,
             TokenKind::Comment => {}
             _ => break,
         }
-        let line = lines.line(token.start);
+        let line = line_at(sql, token.start);
         let body = comment_body(token.text(sql));
         if index == 0 && body == "no-transaction" {
             set_transaction(&mut directives, false, line)?;
@@ -79,6 +78,15 @@ pub fn parse_directives(sql: &str, dialect: Dialect) -> Result<Directives, Direc
         }
     }
     Ok(directives)
+}
+
+/// The 1-based line of byte `offset` (directives sit at the top of a file, so counting is cheap).
+fn line_at(sql: &str, offset: usize) -> u32 {
+    let newlines = sql.as_bytes()[..offset]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count();
+    u32::try_from(newlines + 1).unwrap_or(u32::MAX)
 }
 
 fn set_transaction(

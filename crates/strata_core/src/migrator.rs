@@ -115,6 +115,9 @@ pub struct Migrator<'a> {
     set: &'a MigrationSet,
     options: RunOptions,
     events: &'a mut dyn FnMut(&Event),
+    /// Set when the run's check found no old transaction in the way of any step: first attempts
+    /// then skip the per-step check ([`Migrator::clear_at_start`]).
+    clear_at_start: bool,
 }
 
 impl<'a> Migrator<'a> {
@@ -132,6 +135,7 @@ impl<'a> Migrator<'a> {
             set,
             options,
             events,
+            clear_at_start: false,
         }
     }
 
@@ -149,6 +153,26 @@ impl<'a> Migrator<'a> {
 
     /// Applies pending migrations (resuming a failed one first), up to and including `target`.
     pub fn up(&mut self, target: Option<Version>) -> Result<RunReport, Error> {
+        let history = self.read_history()?;
+        self.up_given(target, &history)
+    }
+
+    /// [`Migrator::up`] for a caller that has just read the history, without the lock (to lint
+    /// what will run, say). When that history shows nothing to do, the run ends there: no lock,
+    /// no second read, so a deploy with nothing new costs one query. Otherwise the lock is taken
+    /// and the history read again under it, as `up` does.
+    pub fn up_given(
+        &mut self,
+        target: Option<Version>,
+        history: &[AppliedMigration],
+    ) -> Result<RunReport, Error> {
+        if self.up_work(history, target)?.is_empty() {
+            return Ok(RunReport {
+                plan: self.with_prologues(Vec::new()),
+                steps: Vec::new(),
+                touched: Vec::new(),
+            });
+        }
         self.with_lock(|this| {
             let history = this.read_history()?;
             let plan = this.up_plan(&history, target)?;
@@ -186,7 +210,7 @@ impl<'a> Migrator<'a> {
                 migration,
                 Direction::Up,
                 self.prepare(&migration.up)?,
-            ));
+            )?);
         }
         plan.steps.extend(ups);
         Ok(self.with_prologues(plan.steps))
@@ -261,8 +285,13 @@ impl<'a> Migrator<'a> {
             });
         }
         for migration in &self.set.migrations {
-            for file in std::iter::once(&migration.up).chain(&migration.down) {
-                if let Err(error) = self.prepare(file) {
+            let down = migration.down.as_ref().map(|down| down.load());
+            let files = std::iter::once(Ok(&migration.up)).chain(down);
+            for file in files {
+                let prepared = file
+                    .map_err(Error::from)
+                    .and_then(|file| self.prepare(file));
+                if let Err(error) = prepared {
                     problems.push(Problem {
                         version: Some(migration.version),
                         message: error.to_string(),
@@ -292,11 +321,12 @@ impl<'a> Migrator<'a> {
                 if known.contains(&migration.version) {
                     continue;
                 }
+                let down = migration.down_file()?;
                 let mut row = history_row(
                     migration.version,
                     &migration.name,
                     &migration.up.checksum,
-                    migration.down.as_ref().map(|d| &d.checksum),
+                    down.map(|d| &d.checksum),
                     &this.options,
                 );
                 row.applied_by = format!("{} (baseline)", this.options.applied_by);
@@ -332,7 +362,7 @@ impl<'a> Migrator<'a> {
                     let mut applied = row.clone();
                     if let Some(migration) = this.set.get(version) {
                         applied.checksum = migration.up.checksum.clone();
-                        applied.down_checksum = migration.down.as_ref().map(|d| d.checksum.clone());
+                        applied.down_checksum = migration.down_file()?.map(|d| d.checksum.clone());
                     }
                     applied.state = RowState::Applied;
                     applied.direction = Direction::Up;
@@ -430,6 +460,31 @@ impl<'a> Migrator<'a> {
         history: &[AppliedMigration],
         target: Option<Version>,
     ) -> Result<Plan, Error> {
+        let mut steps = Vec::new();
+        for status in self.up_work(history, target)? {
+            match status.state {
+                MigrationState::Pending => {
+                    let migration = self.file(status.version)?;
+                    steps.push(Step::new(
+                        migration,
+                        Direction::Up,
+                        self.prepare(&migration.up)?,
+                    )?);
+                }
+                _ => steps.push(self.resume_step(&status)?),
+            }
+        }
+        Ok(self.with_prologues(steps))
+    }
+
+    /// What `up` to `target` has to do, from `history`: the pending migrations and a failed one
+    /// to resume, in order, once the applied ones are checked (none modified or missing, unless
+    /// allowed; no pending one older than an applied one, unless allowed).
+    fn up_work(
+        &self,
+        history: &[AppliedMigration],
+        target: Option<Version>,
+    ) -> Result<Vec<MigrationStatus>, Error> {
         if let Some(target) = target
             && self.set.get(target).is_none()
         {
@@ -454,26 +509,11 @@ impl<'a> Migrator<'a> {
             return Err(Error::ChangedHistory { modified, missing });
         }
         check_order(&statuses, self.set, self.options.out_of_order)?;
-
-        let mut steps = Vec::new();
-        for status in statuses
-            .iter()
+        Ok(statuses
+            .into_iter()
             .filter(|s| target.is_none_or(|t| s.version <= t))
-        {
-            match status.state {
-                MigrationState::Pending => {
-                    let migration = self.file(status.version)?;
-                    steps.push(Step::new(
-                        migration,
-                        Direction::Up,
-                        self.prepare(&migration.up)?,
-                    ));
-                }
-                MigrationState::Failed => steps.push(self.resume_step(status)?),
-                _ => {}
-            }
-        }
-        Ok(self.with_prologues(steps))
+            .filter(|s| matches!(s.state, MigrationState::Pending | MigrationState::Failed))
+            .collect())
     }
 
     /// The step that continues a migration that stopped part-way, after checking that
@@ -535,7 +575,7 @@ impl<'a> Migrator<'a> {
                 interrupted.line
             )));
         }
-        let mut step = Step::new(migration, Direction::Up, script);
+        let mut step = Step::new(migration, Direction::Up, script)?;
         step.resume_at = done;
         step.resuming = true;
         Ok(step)
@@ -575,7 +615,7 @@ impl<'a> Migrator<'a> {
                 problems.push((row.version, format!("({}) has no file any more", row.name)));
                 continue;
             };
-            let script = match &migration.down {
+            let script = match migration.down_file()? {
                 Some(down) => self.prepare(down)?,
                 None if migration.is_irreversible() => {
                     problems.push((
@@ -599,7 +639,7 @@ impl<'a> Migrator<'a> {
                 ));
                 continue;
             }
-            steps.push(Step::new(migration, Direction::Down, script));
+            steps.push(Step::new(migration, Direction::Down, script)?);
         }
         if !problems.is_empty() {
             return Err(Error::NotReversible(problems));
@@ -608,6 +648,7 @@ impl<'a> Migrator<'a> {
     }
 
     fn execute(&mut self, plan: Plan) -> Result<RunReport, Error> {
+        self.clear_at_start = self.clear_at_start(&plan)?;
         let mut results = Vec::with_capacity(plan.steps.len());
         for step in &plan.steps {
             (self.events)(&Event::MigrationStarted { step });
@@ -699,7 +740,9 @@ impl<'a> Migrator<'a> {
         let deadline = Instant::now() + self.options.lock_policy.retry_budget;
         let mut attempt = 1;
         loop {
-            self.preflight(step, &locks, deadline)?;
+            if attempt > 1 || !self.clear_at_start {
+                self.preflight(step, &locks, deadline)?;
+            }
             let events = &mut *self.events;
             let outcome = self.driver.run_in_transaction(
                 &step.script.statements,
@@ -814,11 +857,13 @@ impl<'a> Migrator<'a> {
     ) -> Result<(), (DriverError, u32)> {
         let mut attempt = 1;
         loop {
-            self.preflight(step, &statement.locks, deadline)
-                .map_err(|e| match e {
-                    Error::Driver { error, .. } => (error, attempt),
-                    other => (DriverError::new(other.to_string()), attempt),
-                })?;
+            if attempt > 1 || !self.clear_at_start {
+                self.preflight(step, &statement.locks, deadline)
+                    .map_err(|e| match e {
+                        Error::Driver { error, .. } => (error, attempt),
+                        other => (DriverError::new(other.to_string()), attempt),
+                    })?;
+            }
             let events = &mut *self.events;
             let result = self
                 .driver
@@ -898,6 +943,33 @@ impl<'a> Migrator<'a> {
                 }),
             }
         }
+    }
+
+    /// Whether, as the run begins, no transaction older than `lock_timeout` holds a lock that
+    /// conflicts with the blocking locks of any step. Then the steps' first attempts skip their
+    /// own check: one query for the whole run instead of one per migration. A transaction that
+    /// gets in the way later still costs at most `lock_timeout`, and every retry checks again.
+    fn clear_at_start(&mut self, plan: &Plan) -> Result<bool, Error> {
+        let mut seen = HashSet::new();
+        let locks: Vec<TableLock> = plan
+            .steps
+            .iter()
+            .flat_map(|step| &step.script.statements)
+            .flat_map(|statement| &statement.locks)
+            .filter(|lock| lock.mode.blocks_reads_or_writes() && seen.insert(*lock))
+            .cloned()
+            .collect();
+        if locks.is_empty() {
+            return Ok(true);
+        }
+        let holders = self
+            .driver
+            .conflicting_holders(&locks, self.options.lock_policy.lock_timeout)
+            .map_err(|error| Error::Driver {
+                context: "checking for conflicting locks",
+                error,
+            })?;
+        Ok(holders.is_empty())
     }
 
     /// Waits while transactions older than `lock_timeout` hold locks that conflict with the

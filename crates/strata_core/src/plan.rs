@@ -9,7 +9,7 @@ use crate::checksum::Checksum;
 use crate::directive::BackfillOptions;
 use crate::error::Error;
 use crate::history::Direction;
-use crate::source::{Migration, MigrationFile};
+use crate::source::{Migration, MigrationFile, SourceError};
 use crate::statement::{Splitter, Statement, TransactionControl};
 use crate::version::Version;
 
@@ -222,8 +222,14 @@ pub struct Step {
 }
 
 impl Step {
-    pub fn new(migration: &Migration, direction: Direction, script: Script) -> Step {
-        Step {
+    /// A step of `migration`; reads its down file (whose checksum the history records) if that
+    /// has not been read yet.
+    pub fn new(
+        migration: &Migration,
+        direction: Direction,
+        script: Script,
+    ) -> Result<Step, SourceError> {
+        Ok(Step {
             version: migration.version,
             label: migration.label.clone(),
             name: migration.name.clone(),
@@ -233,8 +239,8 @@ impl Step {
             resuming: false,
             prologues: Vec::new(),
             checksum: migration.up.checksum.clone(),
-            down_checksum: migration.down.as_ref().map(|d| d.checksum.clone()),
-        }
+            down_checksum: migration.down_file()?.map(|d| d.checksum.clone()),
+        })
     }
 
     /// The statements that will actually run.

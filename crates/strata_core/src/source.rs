@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::Dialect;
 use crate::checksum::Checksum;
@@ -31,13 +32,47 @@ pub struct Migration {
     pub label: String,
     pub name: String,
     pub up: MigrationFile,
-    pub down: Option<MigrationFile>,
+    pub down: Option<DownFile>,
+}
+
+/// A down file, found when the directory is listed and read on first use: most runs never
+/// revert, and a deploy reads every up file (to check the applied ones), so reading every down
+/// file too would double the work of each run for nothing.
+#[derive(Debug, Clone)]
+pub struct DownFile {
+    pub path: PathBuf,
+    dialect: Dialect,
+    loaded: OnceLock<MigrationFile>,
+}
+
+impl DownFile {
+    fn new(path: PathBuf, dialect: Dialect) -> DownFile {
+        DownFile {
+            path,
+            dialect,
+            loaded: OnceLock::new(),
+        }
+    }
+
+    /// The file, read and checksummed (once); fails like any migration file that cannot be read.
+    pub fn load(&self) -> Result<&MigrationFile, SourceError> {
+        if let Some(file) = self.loaded.get() {
+            return Ok(file);
+        }
+        let file = read_file(&self.path, self.dialect)?;
+        Ok(self.loaded.get_or_init(|| file))
+    }
 }
 
 impl Migration {
     /// Whether the up file declares that the migration has no down on purpose.
     pub fn is_irreversible(&self) -> bool {
         self.up.directives.irreversible
+    }
+
+    /// The down file, read on first use; `None` when the migration has none.
+    pub fn down_file(&self) -> Result<Option<&MigrationFile>, SourceError> {
+        self.down.as_ref().map(DownFile::load).transpose()
     }
 }
 
@@ -175,21 +210,27 @@ impl MigrationSet {
             };
             named.push((dir.join(file_name), parsed));
         }
-        let mut files =
-            read_files(named.iter().map(|(path, _)| path.as_path()), dialect).into_iter();
+        let up_paths = named
+            .iter()
+            .filter(|(_, parsed)| parsed.direction == Direction::Up)
+            .map(|(path, _)| path.as_path());
+        let mut up_files = read_files(up_paths, dialect).into_iter();
 
         let mut ups: BTreeMap<Version, (String, String, MigrationFile)> = BTreeMap::new();
-        let mut downs: BTreeMap<Version, MigrationFile> = BTreeMap::new();
+        let mut downs: BTreeMap<Version, DownFile> = BTreeMap::new();
         for (path, parsed) in named {
-            let file = files.next().expect("one read per named file")?;
+            let up_file = match parsed.direction {
+                Direction::Up => Some(up_files.next().expect("one read per up file")?),
+                Direction::Down => None,
+            };
             let version =
                 Version::parse(parsed.label).map_err(|cause| SourceError::BadVersion {
                     path: path.clone(),
                     cause,
                 })?;
 
-            match parsed.direction {
-                Direction::Up => {
+            match up_file {
+                Some(file) => {
                     if let Some((_, _, first)) = ups.get(&version) {
                         return Err(SourceError::DuplicateVersion {
                             version,
@@ -202,7 +243,7 @@ impl MigrationSet {
                         (parsed.label.to_owned(), parsed.name.to_owned(), file),
                     );
                 }
-                Direction::Down => {
+                None => {
                     if let Some(first) = downs.get(&version) {
                         return Err(SourceError::DuplicateVersion {
                             version,
@@ -210,7 +251,7 @@ impl MigrationSet {
                             second: path,
                         });
                     }
-                    downs.insert(version, file);
+                    downs.insert(version, DownFile::new(path, dialect));
                 }
             }
         }
@@ -263,8 +304,8 @@ fn orphan_down(dir: &Path, down: &Path) -> SourceError {
     }
 }
 
-/// Reads and checksums files on every core: a deploy reads every migration (to check the
-/// applied ones against their checksums) on each run, so this is most of a no-op `up`.
+/// Reads and checksums files on every core: a deploy reads every up file (to check the applied
+/// ones against their checksums) on each run, so this is most of a no-op `up`.
 /// Results come back in the order of `paths`, so the first bad file in name order is the one
 /// reported, whatever thread read it.
 fn read_files<'a>(

@@ -40,6 +40,8 @@ pub struct MigrationStatus {
     pub state: MigrationState,
     /// The file's checksum, or the stored one when the file is missing.
     pub checksum: Checksum,
+    /// The down file's checksum as recorded when the migration was applied, or the file's own
+    /// for a pending migration (`None` when it has none or it cannot be read: `validate` says why).
     pub down_checksum: Option<Checksum>,
     pub history: Option<AppliedMigration>,
     /// For `failed`: whether the file changed since the failed run.
@@ -93,7 +95,14 @@ fn file_status(migration: &Migration, row: Option<&AppliedMigration>) -> Migrati
         name: migration.name.clone(),
         state,
         checksum: migration.up.checksum.clone(),
-        down_checksum: migration.down.as_ref().map(|down| down.checksum.clone()),
+        down_checksum: match row {
+            Some(row) => row.down_checksum.clone(),
+            None => migration
+                .down_file()
+                .ok()
+                .flatten()
+                .map(|d| d.checksum.clone()),
+        },
         history: row.cloned(),
         file_changed: state == MigrationState::Failed && changed,
     }

@@ -1,5 +1,6 @@
 //! The history table on PostgreSQL.
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use strata_core::{AppliedMigration, Checksum, Direction, HistoryChange, RowState, Version};
 use tokio_postgres::{Client, Row};
 
@@ -24,7 +25,7 @@ pub(crate) const CREATE_HISTORY: &str = "CREATE TABLE IF NOT EXISTS strata_migra
 pub(crate) const EXISTS: &str = "SELECT to_regclass('strata_migrations') IS NOT NULL";
 
 const SELECT: &str = "SELECT version, name, checksum, down_checksum, state, direction, statement_count, statements_done, \
-    statement_checksums, error, to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), execution_ms, applied_by \
+    statement_checksums, error, applied_at, execution_ms, applied_by \
     FROM strata_migrations ORDER BY version";
 
 const UPSERT_TAIL: &str = "ON CONFLICT (version) DO UPDATE SET name = excluded.name, checksum = excluded.checksum, \
@@ -45,8 +46,9 @@ pub(crate) async fn exists(client: &Client) -> Result<bool, strata_core::DriverE
 pub(crate) async fn read(
     client: &Client,
 ) -> Result<Vec<AppliedMigration>, strata_core::DriverError> {
+    // Typed (no parameters): one round trip, without a separate prepare.
     let rows = client
-        .query(SELECT, &[])
+        .query_typed(SELECT, &[])
         .await
         .map_err(|e| driver_error(&e))?;
     rows.iter().map(from_row).collect()
@@ -145,7 +147,9 @@ fn from_row(row: &Row) -> Result<AppliedMigration, strata_core::DriverError> {
         statements_done: count(7),
         statement_checksums: checksums.split_whitespace().map(String::from).collect(),
         error: row.get(9),
-        applied_at: row.get(10),
+        applied_at: row
+            .get::<_, DateTime<Utc>>(10)
+            .to_rfc3339_opts(SecondsFormat::Secs, true),
         execution_ms: row.get(11),
         applied_by: row.get(12),
     })

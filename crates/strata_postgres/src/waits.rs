@@ -6,6 +6,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use strata_core::{Blocker, DriverError, TableLock, WaitReport};
+use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Row};
 
 use crate::connect::{PgTarget, connect};
@@ -72,38 +73,45 @@ async fn blockers_of(client: &Client, pid: i32) -> Result<Vec<Blocker>, tokio_po
 }
 
 /// Sessions other than this one, in a transaction older than `min_age`, holding a granted lock
-/// that conflicts with one of `locks`.
+/// that conflicts with one of `locks`. One round trip whatever the number of locks (the
+/// statement is typed, so it needs no separate prepare), oldest transaction first.
 pub(crate) async fn conflicting_holders(
     client: &Client,
     locks: &[TableLock],
     min_age: Duration,
 ) -> Result<Vec<Blocker>, DriverError> {
-    let mut found: Vec<Blocker> = Vec::new();
-    for lock in locks {
-        let relation = match &lock.schema {
+    let relations: Vec<String> = locks
+        .iter()
+        .map(|lock| match &lock.schema {
             Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(&lock.table)),
             None => quote_ident(&lock.table),
-        };
-        let modes: Vec<&str> = lock.mode.conflicting_pg_names();
-        let rows = client
-            .query(
-                &format!(
-                    "SELECT DISTINCT {BLOCKER_COLUMNS} FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-                     WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid() \
-                       AND l.relation = to_regclass($1) AND l.mode = ANY ($2) \
-                       AND a.xact_start < now() - make_interval(secs => $3)"
-                ),
-                &[&relation, &modes, &min_age.as_secs_f64()],
-            )
-            .await
-            .map_err(|e| driver_error(&e))?;
-        for holder in rows.iter().map(blocker) {
-            if !found.iter().any(|b| b.pid == holder.pid) {
-                found.push(holder);
-            }
-        }
-    }
-    Ok(found)
+        })
+        .collect();
+    let modes: Vec<String> = locks
+        .iter()
+        .map(|lock| lock.mode.conflicting_pg_names().join(","))
+        .collect();
+    let rows = client
+        .query_typed(
+            &format!(
+                "SELECT {BLOCKER_COLUMNS} FROM pg_stat_activity a \
+                 WHERE a.pid <> pg_backend_pid() AND a.xact_start < now() - make_interval(secs => $3) \
+                   AND EXISTS (SELECT 1 FROM unnest($1::text[], $2::text[]) AS wanted(relation, modes) \
+                     JOIN pg_locks l ON l.locktype = 'relation' AND l.granted \
+                       AND l.relation = to_regclass(wanted.relation) \
+                       AND l.mode = ANY (string_to_array(wanted.modes, ',')) \
+                     WHERE l.pid = a.pid) \
+                 ORDER BY a.xact_start"
+            ),
+            &[
+                (&relations, Type::TEXT_ARRAY),
+                (&modes, Type::TEXT_ARRAY),
+                (&min_age.as_secs_f64(), Type::FLOAT8),
+            ],
+        )
+        .await
+        .map_err(|e| driver_error(&e))?;
+    Ok(rows.iter().map(blocker).collect())
 }
 
 fn blocker(row: &Row) -> Blocker {

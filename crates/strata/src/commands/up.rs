@@ -21,7 +21,11 @@ pub(crate) fn run(context: &Context, args: &UpArgs) -> Result<ExitCode, CliError
         dry_run: args.dry_run,
         allow_unsafe: args.allow_unsafe,
     };
-    let lint = LintGate::check(context, &mut database, &set, target, mode)?;
+    let history = database
+        .driver
+        .read_history()
+        .map_err(|e| CliError::failed(format!("cannot read the migration history: {e}")))?;
+    let lint = LintGate::check(context, &mut database, &set, &history, target, mode)?;
     with_migrator(context, &mut database, &set, options, |migrator| {
         if args.dry_run {
             let plan = migrator.plan_up(target)?;
@@ -32,7 +36,7 @@ pub(crate) fn run(context: &Context, args: &UpArgs) -> Result<ExitCode, CliError
             }
             return Ok(lint.dry_run_exit_code());
         }
-        match migrator.up(target) {
+        match migrator.up_given(target, &history) {
             Ok(report) => {
                 if context.is_json() {
                     let document = json!({"migrations": status_json(&report.touched)});

@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
-use strata_core::{Dialect, MigrationSet, Version};
+use strata_core::{AppliedMigration, Dialect, MigrationSet, Version};
 use strata_lint::{Diagnostic, Severity, Summary, lint_run, report};
 
 use super::{ByHistory, event_json, read_server, resolve_mysql_version, with_diagnostics};
@@ -33,22 +33,18 @@ pub(crate) struct GateMode {
 }
 
 impl LintGate {
-    /// Lints what `up` to `target` would run. Prints the findings (human: stderr); returns an
-    /// error (exit 1, nothing applied) when one is an error and neither mode lets it through.
+    /// Lints what `up` to `target` would run, given the `history` read just before. Prints the
+    /// findings (human: stderr); returns an error (exit 1, nothing applied) when one is an error
+    /// and neither mode lets it through.
     pub(crate) fn check(
         context: &Context,
         database: &mut Database,
         set: &MigrationSet,
+        history: &[AppliedMigration],
         target: Option<Version>,
         mode: GateMode,
     ) -> Result<LintGate, CliError> {
-        let config_file = context.settings.config_file.as_deref();
-        let mut settings = context.settings.lint.to_settings(config_file)?;
-        let history = database
-            .driver
-            .read_history()
-            .map_err(|e| CliError::failed(format!("cannot read the migration history: {e}")))?;
-        let ByHistory { applied, pending } = ByHistory::new(set, &history, target);
+        let ByHistory { applied, pending } = ByHistory::new(set, history, target);
         if pending.is_empty() {
             // Nothing will run: no catalog to read, nothing to parse (a no-op `up` stays fast).
             return Ok(LintGate {
@@ -56,6 +52,8 @@ impl LintGate {
                 errors: 0,
             });
         }
+        let config_file = context.settings.config_file.as_deref();
+        let mut settings = context.settings.lint.to_settings(config_file)?;
         if set.dialect == Dialect::MySql && !context.settings.lint.sets_mysql_version() {
             let url = &context.settings.database_url;
             resolve_mysql_version(&mut settings, Some(database), url)?;

@@ -5,6 +5,8 @@
 pub(crate) mod config;
 pub(crate) mod gate;
 
+use std::collections::HashMap;
+
 use serde_json::{Value, json};
 use strata_core::{
     AppliedMigration, CatalogReader, Dialect, MigrationSet, MigrationState, Version, compute_status,
@@ -33,31 +35,53 @@ pub(crate) struct ByHistory {
 }
 
 impl ByHistory {
+    /// Sorts `set` by `history`. With nothing pending, `applied` stays empty too: it is only
+    /// context for linting pending migrations, and a deploy with nothing new should not copy
+    /// every file for nothing.
     pub(crate) fn new(
         set: &MigrationSet,
         history: &[AppliedMigration],
         target: Option<Version>,
     ) -> ByHistory {
-        let states = compute_status(set, history);
-        let mut applied = Vec::new();
-        let mut pending = Vec::new();
-        for migration in &set.migrations {
-            let state = states
-                .iter()
-                .find(|s| s.version == migration.version)
-                .map_or(MigrationState::Pending, |s| s.state);
-            match state {
-                MigrationState::Applied | MigrationState::Modified => {
-                    applied.push(up_file(migration, set.dialect));
-                }
-                MigrationState::Pending | MigrationState::Failed
-                    if target.is_none_or(|t| migration.version <= t) =>
-                {
-                    pending.push(up_file(migration, set.dialect));
-                }
-                _ => {}
-            }
+        let states: HashMap<Version, MigrationState> = compute_status(set, history)
+            .into_iter()
+            .map(|status| (status.version, status.state))
+            .collect();
+        let state_of = |migration: &&strata_core::Migration| {
+            states
+                .get(&migration.version)
+                .copied()
+                .unwrap_or(MigrationState::Pending)
+        };
+        let pending: Vec<Migration> = set
+            .migrations
+            .iter()
+            .filter(|m| {
+                matches!(
+                    state_of(m),
+                    MigrationState::Pending | MigrationState::Failed
+                )
+            })
+            .filter(|m| target.is_none_or(|t| m.version <= t))
+            .map(|m| up_file(m, set.dialect))
+            .collect();
+        if pending.is_empty() {
+            return ByHistory {
+                applied: Vec::new(),
+                pending,
+            };
         }
+        let applied = set
+            .migrations
+            .iter()
+            .filter(|m| {
+                matches!(
+                    state_of(m),
+                    MigrationState::Applied | MigrationState::Modified
+                )
+            })
+            .map(|m| up_file(m, set.dialect))
+            .collect();
         ByHistory { applied, pending }
     }
 }
