@@ -8,10 +8,10 @@
 //! connects), so `rows_changed` means what it means on PostgreSQL and SQLite: every row the
 //! statement touched, including those it set to the value they already had.
 //!
-//! MySQL's optimizer reads a composite row-value range (`(a, b) > (1, 2)`) as a filter over the
+//! MariaDB's optimizer reads a composite row-value range (`(a, b) > (1, 2)`) as a filter over the
 //! whole index, so key ranges are spelt out column by column ([`KeyComparison::Expanded`]), which
 //! it serves with a range scan. A batch's end is the `size`-th key (`LIMIT 1 OFFSET size - 1`):
-//! MySQL computes window functions over every row the `WHERE` selects before any `LIMIT`, so
+//! MariaDB computes window functions over every row the `WHERE` selects before any `LIMIT`, so
 //! the `row_number()` form the other databases use would read the rest of the table per batch.
 //! `GET_LOCK('strata_backfill:<database>:<name>')`, held by the session, tells `status` which
 //! backfills a live session runs, like PostgreSQL's advisory lock.

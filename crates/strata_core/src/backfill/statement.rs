@@ -232,8 +232,8 @@ impl BackfillStatement {
 pub enum KeyComparison {
     /// `(a, b) > (1, 2)`: PostgreSQL and SQLite scan the index from the bound.
     RowValues,
-    /// `a >= 1 AND (a > 1 OR (a = 1 AND b > 2))`: MySQL and MariaDB compare row values row by
-    /// row over the whole index, but make a range scan of this form.
+    /// `a >= 1 AND (a > 1 OR (a = 1 AND b > 2))`: MariaDB compares row values row by row over
+    /// the whole index, but makes a range scan of this form (and so does MySQL).
     Expanded,
 }
 
