@@ -266,7 +266,11 @@ pub(crate) struct BackfillArgs {
     /// Batch over these columns instead of the primary key, e.g. tenant_id,id
     #[arg(long, value_name = "COLUMNS", value_delimiter = ',')]
     pub(crate) key: Option<Vec<String>>,
-    /// PostgreSQL: pause while a replica lags more than this, e.g. 5s
+    /// Pause while a replica lags more than this, e.g. 5s (PostgreSQL: its standbys in
+    /// pg_stat_replication; MySQL/MariaDB: the --replica servers)
     #[arg(long, value_name = "DURATION")]
     pub(crate) max_lag: Option<String>,
+    /// MySQL/MariaDB: a replica to read the lag on for --max-lag; repeatable, replaces strata.toml's [backfill] replicas
+    #[arg(long = "replica", value_name = "URL")]
+    pub(crate) replicas: Vec<String>,
 }

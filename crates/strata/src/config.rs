@@ -36,6 +36,19 @@ struct ConfigFile {
     /// `[lint]`: target version, small-table threshold, per-rule severities.
     #[serde(default)]
     lint: LintTable,
+    /// `[backfill]`: the replicas whose lag `max_lag` waits for.
+    #[serde(default)]
+    backfill: BackfillTable,
+}
+
+/// `[backfill]` in `strata.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BackfillTable {
+    /// MySQL/MariaDB replica URLs: those servers show replication lag only on the replica, so a
+    /// backfill's `max_lag` reads it there.
+    #[serde(default)]
+    replicas: Vec<String>,
 }
 
 /// Where the database URL came from (paths in it resolve relative to `url_base`).
@@ -51,6 +64,9 @@ pub(crate) struct Settings {
     pub(crate) lock_wait: Duration,
     pub(crate) lock_policy: LockPolicy,
     pub(crate) lint: LintTable,
+    /// MySQL/MariaDB replicas a backfill's `max_lag` reads the lag on (`[backfill] replicas`,
+    /// replaced by `strata backfill --replica`).
+    pub(crate) replicas: Vec<String>,
     /// The `strata.toml` in use, named by errors in its `[lint]` table.
     pub(crate) config_file: Option<PathBuf>,
 }
@@ -126,6 +142,7 @@ impl Settings {
             lock_wait,
             lock_policy,
             lint: file.lint,
+            replicas: file.backfill.replicas,
             config_file: config_path,
         })
     }
@@ -195,7 +212,12 @@ pub(crate) fn initial_config() -> String {
          lock_timeout = \"2s\"\n\
          lock_retry_budget = \"30s\"\n\
          lock_retries = 10\n\
-         # statement_timeout = \"10m\"   # default off: index builds are long\n"
+         # statement_timeout = \"10m\"   # default off: index builds are long\n\
+         \n\
+         # MySQL/MariaDB: the replicas whose lag a backfill's max_lag waits for (those servers\n\
+         # show replication lag only on the replica; PostgreSQL needs nothing here).\n\
+         # [backfill]\n\
+         # replicas = [\"mysql://monitor:password@replica1:3306\"]\n"
     )
 }
 
@@ -213,5 +235,15 @@ mod tests {
     #[test]
     fn unknown_keys_are_rejected() {
         assert!(toml::from_str::<ConfigFile>("databse_url = \"x\"").is_err());
+        assert!(toml::from_str::<ConfigFile>("[backfill]\nreplica = [\"x\"]").is_err());
+    }
+
+    #[test]
+    fn backfill_replicas_are_read() {
+        let config: ConfigFile =
+            toml::from_str("[backfill]\nreplicas = [\"mysql://r1/\", \"mysql://r2/\"]").unwrap();
+        assert_eq!(config.backfill.replicas, ["mysql://r1/", "mysql://r2/"]);
+        let config: ConfigFile = toml::from_str("").unwrap();
+        assert!(config.backfill.replicas.is_empty());
     }
 }

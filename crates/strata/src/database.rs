@@ -46,6 +46,14 @@ pub(crate) fn splitter_for(dialect: Dialect) -> Result<Box<dyn Splitter>, CliErr
 pub(crate) fn open(settings: &Settings) -> Result<Database, CliError> {
     let url = &settings.database_url;
     let dialect = dialect_of(url)?;
+    if dialect != Dialect::MySql && !settings.replicas.is_empty() {
+        return Err(CliError::usage(
+            "backfill replicas are for MySQL and MariaDB, which show replication lag only on the replica",
+        )
+        .with_hint(
+            "remove `replicas` from strata.toml's [backfill] (and --replica): PostgreSQL reads its standbys' lag on the primary, SQLite has none",
+        ));
+    }
     let driver: Box<dyn SchemaDriver> = match dialect {
         Dialect::Postgres => {
             let target = PgTarget::parse(url).map_err(connect_error)?;
@@ -58,7 +66,20 @@ pub(crate) fn open(settings: &Settings) -> Result<Database, CliError> {
         }
         Dialect::MySql => {
             let target = MySqlTarget::parse(url).map_err(|e| CliError::usage(e.to_string()))?;
-            Box::new(MySqlDriver::connect(&target).map_err(mysql_connect_error)?)
+            let replicas = settings
+                .replicas
+                .iter()
+                .map(|url| MySqlTarget::parse_server(url))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| {
+                    CliError::usage(format!("backfill replica: {e}"))
+                        .with_hint("a replica is mysql://user:password@host:port or mariadb://...")
+                })?;
+            Box::new(
+                MySqlDriver::connect(&target)
+                    .map_err(mysql_connect_error)?
+                    .with_replicas(replicas),
+            )
         }
     };
     Ok(Database {

@@ -1,23 +1,54 @@
-//! Online backfills through the real binary, on SQLite and PostgreSQL: exactly once across
-//! SIGKILLs, composite keys, the statement's WHERE, rows inserted meanwhile, and bad input
-//! refused before anything changes.
+//! Online backfills through the real binary, on SQLite, PostgreSQL and MariaDB: exactly once
+//! across SIGKILLs, composite keys, the statement's WHERE, rows inserted meanwhile, and bad input
+//! refused before anything changes; and how `max_lag` finds replicas on MySQL/MariaDB.
 
 mod support;
 
-use std::process::{Child, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
 use support::{Backend, Project, assert_exit, stderr};
 
-/// Runs SQL (several statements) on the project's database.
+/// Runs SQL (several statements, each ending a line with `;`) on the project's database.
 fn exec(project: &Project, sql: &str) {
-    if project.backend == Backend::Postgres {
-        project.session().query(sql);
-    } else {
-        rusqlite::Connection::open(project.path("app.db"))
+    match project.backend {
+        Backend::Postgres => {
+            project.session().query(sql);
+        }
+        Backend::MySql => {
+            let mut session = project.mysql_session();
+            for statement in sql.split(";\n").filter(|s| !s.trim().is_empty()) {
+                session.query(statement.trim().trim_end_matches(';'));
+            }
+        }
+        Backend::Sqlite => rusqlite::Connection::open(project.path("app.db"))
             .and_then(|conn| conn.execute_batch(sql))
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            .unwrap_or_else(|e| panic!("{sql}: {e}")),
+    }
+}
+
+/// A query for the numbers 1..=rows as column `i`: a recursive CTE where the database allows
+/// that many iterations, the cross product of digits on MySQL/MariaDB (whose recursion stops at
+/// 1000 by default).
+fn numbers(backend: Backend, rows: u32) -> String {
+    if backend == Backend::MySql {
+        let digits = (0..10)
+            .map(|d| format!("SELECT {d} AS d"))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let tables = (0..5)
+            .map(|p| format!("({digits}) AS d{p}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "SELECT i FROM (SELECT 1 + d0.d + 10 * d1.d + 100 * d2.d + 1000 * d3.d + 10000 * d4.d AS i \
+             FROM {tables}) AS g WHERE i <= {rows}"
+        )
+    } else {
+        format!(
+            "WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < {rows}) SELECT i FROM g"
+        )
     }
 }
 
@@ -27,8 +58,8 @@ fn seed(project: &Project, table: &str, rows: u32) {
         format!("INSERT INTO {table} (id) SELECT g FROM generate_series(1, {rows}) g")
     } else {
         format!(
-            "WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < {rows}) \
-             INSERT INTO {table} (id) SELECT i FROM g"
+            "INSERT INTO {table} (id) {}",
+            numbers(project.backend, rows)
         )
     };
     exec(
@@ -119,16 +150,30 @@ fn killed_at_random_points_and_rerun_changes_every_row_exactly_once(backend: Bac
 
 fn composite_key_and_where_are_respected(backend: Backend) {
     let project = Project::new(backend, "backfill_composite");
-    let insert = if backend == Backend::Postgres {
-        "INSERT INTO pairs (a, b) SELECT g % 9, 'k' || g FROM generate_series(1, 1000) g"
+    let insert = match backend {
+        Backend::Postgres => {
+            "INSERT INTO pairs (a, b) SELECT g % 9, 'k' || g FROM generate_series(1, 1000) g"
+                .to_owned()
+        }
+        Backend::MySql => format!(
+            "INSERT INTO pairs (a, b) SELECT i % 9, CONCAT('k', i) FROM ({}) AS g",
+            numbers(backend, 1000)
+        ),
+        Backend::Sqlite => format!(
+            "INSERT INTO pairs (a, b) SELECT i % 9, 'k' || i FROM ({})",
+            numbers(backend, 1000)
+        ),
+    };
+    // MySQL indexes text columns only with a prefix length.
+    let text = if backend == Backend::MySql {
+        "varchar(20)"
     } else {
-        "WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < 1000) \
-         INSERT INTO pairs (a, b) SELECT i % 9, 'k' || i FROM g"
+        "text"
     };
     exec(
         &project,
         &format!(
-            "CREATE TABLE pairs (a integer NOT NULL, b text NOT NULL, n integer NOT NULL DEFAULT 0, PRIMARY KEY (a, b));\n{insert};"
+            "CREATE TABLE pairs (a integer NOT NULL, b {text} NOT NULL, n integer NOT NULL DEFAULT 0, PRIMARY KEY (a, b));\n{insert};"
         ),
     );
     let (code, report) = project.json(&[
@@ -257,6 +302,21 @@ fn bad_input_is_refused_before_anything_changes(backend: Backend) {
             2,
         ));
     }
+    if backend == Backend::MySql {
+        cases.extend([
+            (
+                "UPDATE t JOIN nokey ON nokey.x = t.id SET t.n = 1;",
+                "a join cannot be batched",
+                2,
+            ),
+            ("UPDATE t, nokey SET t.n = 1;", "several tables", 2),
+            (
+                "UPDATE t SET n = no_such_function(id);",
+                "no_such_function",
+                2,
+            ),
+        ]);
+    }
     for (index, (sql, expected, line)) in cases.into_iter().enumerate() {
         let file = format!("{}_bad.up.sql", index + 1);
         project.migration(&file, &format!("-- strata:backfill\n{sql}\n"));
@@ -319,6 +379,7 @@ macro_rules! backfill_suite {
 
 backfill_suite!(sqlite, Backend::Sqlite);
 backfill_suite!(postgres, Backend::Postgres);
+backfill_suite!(mysql, Backend::MySql);
 
 /// `pg_stat_replication` on a server without standbys reports no lag: the backfill does not wait.
 #[test]
@@ -340,4 +401,92 @@ fn postgres_max_lag_without_replicas_does_not_wait() {
         report["elapsed_ms"].as_u64().unwrap() < 5000,
         "waited for replicas that do not exist: {report}"
     );
+}
+
+/// `strata backfill --sql <sql> <flags>`.
+fn backfill(project: &Project, sql: &str, flags: &[&str]) -> Output {
+    let mut args = vec!["backfill", "--sql", sql];
+    args.extend_from_slice(flags);
+    project.run(&args)
+}
+
+/// The run failed with `code`, saying `expected`, and never printed the replica's password.
+#[track_caller]
+fn assert_refused_without_password(output: &Output, code: i32, expected: &str) {
+    assert_exit(output, code);
+    let message = stderr(output);
+    assert!(message.contains(expected), "{message}");
+    assert!(!message.contains("s3cret"), "{message}");
+}
+
+/// MySQL and MariaDB show replication lag only on the replica: with `max_lag` and no replica
+/// configured, strata says once that it cannot watch the lag, and does not wait.
+#[test]
+fn mysql_max_lag_without_replicas_says_so_once() {
+    let project = Project::new(Backend::MySql, "backfill_lag");
+    seed(&project, "t", 100);
+    let output = backfill(
+        &project,
+        "UPDATE t SET n = n + 1",
+        &["--max-lag", "1ms", "--batch", "10"],
+    );
+    assert_exit(&output, 0);
+    let message = stderr(&output);
+    assert_eq!(
+        message.matches("max_lag is not enforced").count(),
+        1,
+        "{message}"
+    );
+    assert!(message.contains("--replica"), "{message}");
+    assert_eq!(histogram(&project, "t"), [("1".into(), "100".into())]);
+}
+
+/// A replica that cannot be reached fails the backfill before its first batch, naming the
+/// replica without its password, whether it comes from `--replica` or from strata.toml.
+#[test]
+fn mysql_unreachable_replica_is_named_without_its_password() {
+    let project = Project::new(Backend::MySql, "backfill_replica");
+    seed(&project, "t", 30);
+    let replica = "mysql://monitor:s3cret@127.0.0.1:1/";
+    let bump = "UPDATE t SET n = n + 1";
+    let from_flag = backfill(&project, bump, &["--max-lag", "5s", "--replica", replica]);
+    std::fs::write(
+        project.path("strata.toml"),
+        format!("[backfill]\nreplicas = [\"{replica}\"]\n"),
+    )
+    .unwrap();
+    let from_file = backfill(&project, bump, &["--max-lag", "5s"]);
+    for output in [from_flag, from_file] {
+        assert_refused_without_password(
+            &output,
+            1,
+            "replica: cannot connect to mysql://monitor:***@127.0.0.1:1/",
+        );
+        assert_eq!(histogram(&project, "t"), [("0".into(), "30".into())]);
+    }
+    // Without max_lag the replicas are never contacted.
+    assert_exit(&backfill(&project, bump, &[]), 0);
+    assert_eq!(histogram(&project, "t"), [("1".into(), "30".into())]);
+}
+
+/// Replica URLs are checked before any server is contacted, and only MySQL/MariaDB take them.
+#[test]
+fn replicas_are_refused_where_they_cannot_be_used() {
+    let sqlite = Project::new(Backend::Sqlite, "backfill_replica_sqlite");
+    seed(&sqlite, "t", 10);
+    let output = backfill(
+        &sqlite,
+        "UPDATE t SET n = 1",
+        &["--replica", "mysql://monitor:s3cret@replica1:3306"],
+    );
+    assert_refused_without_password(&output, 2, "only on the replica");
+    let mysql = Project::new(Backend::MySql, "backfill_replica_url");
+    seed(&mysql, "t", 10);
+    let output = backfill(
+        &mysql,
+        "UPDATE t SET n = 1",
+        &["--replica", "postgres://monitor:s3cret@replica1:5432"],
+    );
+    assert_refused_without_password(&output, 2, "backfill replica: invalid MySQL URL");
+    assert_eq!(histogram(&mysql, "t"), [("0".into(), "10".into())]);
 }

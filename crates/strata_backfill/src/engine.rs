@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use strata_core::backfill::{BackfillDriver, Batch, TableShape};
+use strata_core::backfill::{BackfillDriver, Batch, ReplicaLag, TableShape};
 use strata_core::{
     BackfillError, BackfillEvent, BackfillJob, BackfillRecord, BackfillReport, BackfillRunner,
     BackfillState, Driver, DriverError, Event, LockPolicy,
@@ -63,6 +63,7 @@ impl BackfillRunner for Engine {
             config: BackfillConfig::from_options(&job.options),
             policy,
             events,
+            lag_unwatched_said: false,
         };
         let result = run
             .resume_or_start(key, &shape)
@@ -131,6 +132,8 @@ struct Run<'a, 'e> {
     config: BackfillConfig,
     policy: &'a LockPolicy,
     events: &'e mut dyn FnMut(&Event),
+    /// Whether this run already said that it cannot see the replicas' lag.
+    lag_unwatched_said: bool,
 }
 
 impl Run<'_, '_> {
@@ -324,12 +327,21 @@ impl Run<'_, '_> {
                 .store
                 .replica_lag()
                 .map_err(context("reading replication lag"))?;
-            let Some(lag) = lag_exceeded(lag, Some(max_lag)) else {
+            if let ReplicaLag::Unwatchable { why } = &lag
+                && !self.lag_unwatched_said
+            {
+                self.lag_unwatched_said = true;
+                (self.events)(&Event::Backfill(BackfillEvent::LagUnwatched {
+                    name: &self.job.name,
+                    why,
+                }));
+            }
+            if !lag_exceeded(&lag, Some(max_lag)) {
                 return Ok(());
-            };
+            }
             (self.events)(&Event::Backfill(BackfillEvent::LagPause {
                 name: &self.job.name,
-                lag,
+                lag: &lag,
                 max_lag,
             }));
             std::thread::sleep(lag_poll_interval(max_lag));

@@ -3,11 +3,12 @@
 
 use std::time::Duration;
 
-/// The lag to wait out before the next batch: `Some(lag)` when replicas lag more than
-/// `max_lag`; `None` to go on (no bound set, no replicas, or lag within the bound).
-pub fn lag_exceeded(lag: Option<Duration>, max_lag: Option<Duration>) -> Option<Duration> {
-    let (lag, max_lag) = (lag?, max_lag?);
-    (lag > max_lag).then_some(lag)
+use strata_core::backfill::ReplicaLag;
+
+/// Whether the next batch must wait: `max_lag` is set and a replica lags more, or has stopped
+/// replicating. No replicas, or a lag strata cannot see, never hold a batch back.
+pub fn lag_exceeded(lag: &ReplicaLag, max_lag: Option<Duration>) -> bool {
+    max_lag.is_some_and(|max_lag| lag.exceeds(max_lag))
 }
 
 /// How long to wait before looking at the lag again: often enough to resume promptly, rarely
@@ -24,18 +25,31 @@ mod tests {
 
     #[test]
     fn waits_only_while_a_bound_is_exceeded() {
-        assert_eq!(
-            lag_exceeded(Some(3 * SECOND), Some(SECOND)),
-            Some(3 * SECOND)
-        );
-        assert_eq!(
-            lag_exceeded(Some(SECOND), Some(SECOND)),
-            None,
+        let lag = |lag: Duration| ReplicaLag::Measured { lag, replica: None };
+        assert!(lag_exceeded(&lag(3 * SECOND), Some(SECOND)));
+        assert!(
+            !lag_exceeded(&lag(SECOND), Some(SECOND)),
             "at the bound is fine"
         );
-        assert_eq!(lag_exceeded(Some(SECOND / 2), Some(SECOND)), None);
-        assert_eq!(lag_exceeded(None, Some(SECOND)), None, "no replicas");
-        assert_eq!(lag_exceeded(Some(60 * SECOND), None), None, "no bound");
+        assert!(!lag_exceeded(&lag(SECOND / 2), Some(SECOND)));
+        assert!(
+            !lag_exceeded(&ReplicaLag::NoReplicas, Some(SECOND)),
+            "no replicas"
+        );
+        assert!(!lag_exceeded(&lag(60 * SECOND), None), "no bound");
+        let stopped = ReplicaLag::Stopped {
+            replica: "mysql://replica:3306/".into(),
+            why: "its SQL thread is stopped".into(),
+        };
+        assert!(
+            lag_exceeded(&stopped, Some(3600 * SECOND)),
+            "stopped counts as lagging"
+        );
+        assert!(!lag_exceeded(&stopped, None));
+        let unwatchable = ReplicaLag::Unwatchable {
+            why: "no replicas configured".into(),
+        };
+        assert!(!lag_exceeded(&unwatchable, Some(SECOND)));
     }
 
     #[test]

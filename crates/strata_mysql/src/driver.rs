@@ -7,8 +7,9 @@
 
 use std::time::{Duration, Instant};
 
-use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, OptsBuilder};
+use strata_core::backfill::ReplicaLag;
 use strata_core::{
     AppliedMigration, Dialect, Driver, DriverError, HistoryChange, LockError, LockHolder,
     LockPolicy, Statement, StatementFailure, TransactionOutcome, WaitReport,
@@ -16,6 +17,7 @@ use strata_core::{
 use tokio::runtime::Runtime;
 
 use crate::errors::{ConnectError, driver_error};
+use crate::replicas::Replicas;
 use crate::target::{Flavor, MySqlTarget};
 use crate::waits::{Observed, watched};
 use crate::{history, lock};
@@ -29,6 +31,8 @@ pub struct MySqlDriver {
     lock_name: String,
     connection_id: u32,
     policy: LockPolicy,
+    /// Where a backfill's `max_lag` reads the replication lag.
+    replicas: Replicas,
 }
 
 impl MySqlDriver {
@@ -40,8 +44,11 @@ impl MySqlDriver {
                 target: target.redacted().to_owned(),
                 cause: e.to_string(),
             })?;
+        // Affected rows count the rows an UPDATE matched, not only those whose values changed,
+        // so a backfill reports every row its statement touched, as on PostgreSQL and SQLite.
+        let opts = OptsBuilder::from_opts(target.opts()).client_found_rows(true);
         let conn = runtime
-            .block_on(Conn::new(target.opts()))
+            .block_on(Conn::new(opts))
             .map_err(|e| ConnectError::classify(&e, target.redacted(), target.database()))?;
         Ok(MySqlDriver {
             runtime,
@@ -50,7 +57,27 @@ impl MySqlDriver {
             lock_name: lock::lock_name(target.database()),
             target: target.clone(),
             policy: LockPolicy::default(),
+            replicas: Replicas::new(Vec::new()),
         })
+    }
+
+    /// The replicas whose lag a backfill with `max_lag` waits for. MySQL and MariaDB show the
+    /// lag only on each replica, so without them `max_lag` cannot be enforced. They are
+    /// connected to when a backfill first reads the lag.
+    #[must_use]
+    pub fn with_replicas(mut self, replicas: Vec<MySqlTarget>) -> MySqlDriver {
+        self.replicas = Replicas::new(replicas);
+        self
+    }
+
+    /// The database this session works in (lock names are server-wide, so they include it).
+    pub(crate) fn database(&self) -> &str {
+        self.target.database()
+    }
+
+    /// The worst lag among the configured replicas.
+    pub(crate) fn replicas_lag(&mut self) -> Result<ReplicaLag, DriverError> {
+        self.runtime.block_on(self.replicas.lag())
     }
 
     /// The runtime and the connection, borrowed together to run a query on it.
@@ -98,6 +125,7 @@ impl Drop for MySqlDriver {
         if let Some(conn) = self.conn.take() {
             let _ = self.runtime.block_on(conn.disconnect());
         }
+        self.runtime.block_on(self.replicas.disconnect());
     }
 }
 
@@ -246,6 +274,10 @@ impl Driver for MySqlDriver {
     fn write_history(&mut self, change: &HistoryChange) -> Result<(), DriverError> {
         let (runtime, conn) = self.parts();
         runtime.block_on(history::write(conn, change))
+    }
+
+    fn backfill_driver(&mut self) -> Option<&mut dyn strata_core::BackfillDriver> {
+        Some(self)
     }
 }
 

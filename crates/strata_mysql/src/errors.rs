@@ -8,6 +8,24 @@ use strata_core::DriverError;
 /// `innodb_lock_wait_timeout` for row locks). Worth retrying.
 pub(crate) const LOCK_WAIT_TIMEOUT: u16 = 1205;
 
+/// Server error 1213: InnoDB chose this transaction as a deadlock victim and rolled it back.
+pub(crate) const DEADLOCK: u16 = 1213;
+
+/// An error in a backfill batch: like [`driver_error`], and a deadlock is worth retrying too,
+/// since the server rolled the whole batch back (lock timeouts already are).
+pub(crate) fn batch_error(error: &mysql_async::Error) -> DriverError {
+    let mut driver_error = driver_error(error);
+    if let mysql_async::Error::Server(server) = error
+        && server.code == DEADLOCK
+    {
+        driver_error.lock_not_available = true;
+        driver_error.detail = Some(
+            "InnoDB rolled the batch back to break a deadlock with another transaction".into(),
+        );
+    }
+    driver_error
+}
+
 /// Keeps the server's error number, SQLSTATE and message; for other errors the cause chain.
 pub(crate) fn driver_error(error: &mysql_async::Error) -> DriverError {
     if let mysql_async::Error::Server(server) = error {
@@ -77,5 +95,31 @@ impl ConnectError {
                 cause: driver_error(other).message,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(code: u16) -> mysql_async::Error {
+        mysql_async::Error::Server(mysql_async::ServerError {
+            code,
+            message: "m".into(),
+            state: "40001".into(),
+        })
+    }
+
+    #[test]
+    fn batches_retry_lock_timeouts_and_deadlocks() {
+        assert!(batch_error(&server(LOCK_WAIT_TIMEOUT)).lock_not_available);
+        let deadlock = batch_error(&server(DEADLOCK));
+        assert!(deadlock.lock_not_available);
+        assert!(deadlock.detail.unwrap().contains("deadlock"));
+        assert!(
+            !driver_error(&server(DEADLOCK)).lock_not_available,
+            "outside a batch a deadlock is reported, not retried"
+        );
+        assert!(!batch_error(&server(1054)).lock_not_available);
     }
 }

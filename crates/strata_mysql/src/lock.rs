@@ -10,17 +10,21 @@ use crate::errors::driver_error;
 /// `strata_migrations:<database>`; names longer than MySQL's 64 characters use a hash of the
 /// database name instead.
 pub(crate) fn lock_name(database: &str) -> String {
-    let name = format!("strata_migrations:{database}");
+    bounded_lock_name("strata_migrations", database)
+}
+
+/// `<kind>:<scope>`, or `<kind>:<hash of scope>` when that is longer than the 64 characters
+/// MySQL allows in a lock name.
+pub(crate) fn bounded_lock_name(kind: &str, scope: &str) -> String {
+    let name = format!("{kind}:{scope}");
     if name.len() <= 64 {
         return name;
     }
     // FNV-1a: stable across builds and platforms, unlike std's hasher.
-    let hash = database
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-        });
-    format!("strata_migrations:{hash:016x}")
+    let hash = scope.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{kind}:{hash:016x}")
 }
 
 /// One try, never waiting.
@@ -73,5 +77,10 @@ mod tests {
         let long = lock_name(&"x".repeat(80));
         assert!(long.len() <= 64, "{long}");
         assert_ne!(long, lock_name(&"y".repeat(80)));
+        let backfill = bounded_lock_name("strata_backfill", &format!("shop:{}", "z".repeat(60)));
+        assert!(
+            backfill.starts_with("strata_backfill:") && backfill.len() <= 64,
+            "{backfill}"
+        );
     }
 }

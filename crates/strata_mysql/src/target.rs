@@ -29,6 +29,19 @@ pub struct TargetError {
 impl MySqlTarget {
     /// Parses `mysql://user:password@host:port/database` (or `mariadb://...`).
     pub fn parse(url: &str) -> Result<MySqlTarget, TargetError> {
+        let target = MySqlTarget::parse_server(url)?;
+        if target.database().is_empty() {
+            return Err(TargetError {
+                redacted: target.redacted,
+                reason: "the URL names no database (mysql://user@host/DATABASE)".into(),
+            });
+        }
+        Ok(target)
+    }
+
+    /// Parses a URL that names a server, with or without a database: a replica, where strata
+    /// only reads the replication status.
+    pub fn parse_server(url: &str) -> Result<MySqlTarget, TargetError> {
         let (flavor, rest) = if let Some(rest) = url.strip_prefix("mariadb://") {
             (Flavor::MariaDb, rest)
         } else if let Some(rest) = url.strip_prefix("mysql://") {
@@ -44,12 +57,6 @@ impl MySqlTarget {
             redacted: redacted.clone(),
             reason: e.to_string(),
         })?;
-        if opts.db_name().is_none_or(str::is_empty) {
-            return Err(TargetError {
-                redacted,
-                reason: "the URL names no database (mysql://user@host/DATABASE)".into(),
-            });
-        }
         // Stay on the connection the URL names: the socket the server advertises may be another.
         let opts = Opts::from(OptsBuilder::from_opts(opts).prefer_socket(false));
         Ok(MySqlTarget {
@@ -143,5 +150,10 @@ mod tests {
         assert!(err.reason.contains("names no database"), "{err}");
         assert!(!err.to_string().contains("pw@"), "{err}");
         assert!(MySqlTarget::parse("mysql://root:pw@127.0.0.1:notaport/x").is_err());
+        let replica = MySqlTarget::parse_server("mysql://monitor:pw@replica1:3307").unwrap();
+        assert_eq!(replica.redacted(), "mysql://monitor:***@replica1:3307/");
+        assert_eq!(replica.database(), "");
+        let err = MySqlTarget::parse_server("postgres://monitor:pw@replica1").unwrap_err();
+        assert!(!err.to_string().contains("pw"), "{err}");
     }
 }

@@ -11,8 +11,9 @@
 use std::time::Duration;
 
 use strata_core::backfill::{
-    BackfillDriver, Batch, BatchEnd, ColumnShape, Key, SqlQuoting, TableName, TableShape,
-    decode_columns, encode_columns, owner_here,
+    BackfillDriver, Batch, BatchEnd, ColumnShape, EXACT_COUNT_BELOW_BYTES, Key, KeyComparison,
+    ProgressRow, ReplicaLag, SqlQuoting, TableName, TableShape, count_from_stored, encode_columns,
+    owner_here, stored_count,
 };
 use strata_core::{
     BackfillRecord, BackfillState, BackfillStatement, Driver, DriverError, Statement,
@@ -53,12 +54,10 @@ const SELECT_PROGRESS: &str = "SELECT b.name, b.table_name, b.statement_checksum
         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())) \
     FROM strata_backfills b";
 
-/// Tables under this size get an exact count when the planner has no estimate yet.
-const COUNT_WHEN_SMALLER_THAN: i64 = 64 << 20;
-
 const QUOTING: SqlQuoting = SqlQuoting {
     identifier: quote_ident,
     string: sql_literal,
+    comparison: KeyComparison::RowValues,
 };
 
 fn json_key(columns: &[String]) -> String {
@@ -74,14 +73,6 @@ fn change_sql(statement: &BackfillStatement, range: &str) -> String {
         "WITH changed AS ({} RETURNING 1)",
         statement.restricted_to(range)
     )
-}
-
-fn count(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-fn unsigned(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
 }
 
 impl PgDriver {
@@ -136,8 +127,8 @@ impl PgDriver {
              RETURNING (SELECT count(*) FROM changed);\nCOMMIT",
             change_sql(batch.statement, &range),
             sql_literal(&batch.upto.encode()),
-            count(batch.rows),
-            count(batch.batch_size),
+            stored_count(batch.rows),
+            stored_count(batch.batch_size),
             sql_literal(&owner_here()),
         ))?;
         Ok(rows
@@ -160,10 +151,10 @@ impl BackfillDriver for PgDriver {
         };
         let (reltuples, bytes): (i64, i64) = (sizes.get(0), sizes.get(1));
         let estimated_rows = if reltuples >= 0 {
-            Some(unsigned(reltuples))
-        } else if bytes < COUNT_WHEN_SMALLER_THAN {
+            Some(count_from_stored(reltuples))
+        } else if bytes < EXACT_COUNT_BELOW_BYTES {
             let rows = self.query_rows(&format!("SELECT count(*) FROM {name}"), &[])?;
-            Some(unsigned(rows[0].get(0)))
+            Some(count_from_stored(rows[0].get(0)))
         } else {
             None
         };
@@ -237,7 +228,7 @@ impl BackfillDriver for PgDriver {
             .map(|row| {
                 Ok(BatchEnd {
                     key: Key::decode(row.get(0))?,
-                    rows: unsigned(row.get(1)),
+                    rows: count_from_stored(row.get(1)),
                 })
             })
             .transpose()
@@ -284,7 +275,7 @@ impl BackfillDriver for PgDriver {
     }
 
     fn start_progress(&mut self, record: &BackfillRecord) -> Result<(), DriverError> {
-        let estimated = record.estimated_rows.map(count);
+        let estimated = record.estimated_rows.map(stored_count);
         self.block_on(self.client().execute(
             "INSERT INTO strata_backfills (name, table_name, statement_checksum, key_columns, end_key, last_key, \
              rows_scanned, rows_changed, estimated_rows, batch_size, state, owner) \
@@ -302,10 +293,10 @@ impl BackfillDriver for PgDriver {
                 &encode_columns(&record.key_columns),
                 &record.end_key.as_ref().map(Key::encode),
                 &record.last_key.as_ref().map(Key::encode),
-                &count(record.rows_scanned),
-                &count(record.rows_changed),
+                &stored_count(record.rows_scanned),
+                &stored_count(record.rows_changed),
                 &estimated,
-                &count(record.batch_size),
+                &stored_count(record.batch_size),
                 &record.state.as_str(),
                 &owner_here(),
             ],
@@ -347,43 +338,40 @@ impl BackfillDriver for PgDriver {
     /// From `pg_stat_replication` on the primary: the largest of each standby's write, flush and
     /// replay lag. Without standbys (or without the `pg_monitor` role to see their lag) there is
     /// nothing to wait for.
-    fn replica_lag(&mut self) -> Result<Option<Duration>, DriverError> {
+    fn replica_lag(&mut self) -> Result<ReplicaLag, DriverError> {
         let rows = self.query_rows(
             "SELECT extract(epoch FROM max(greatest(write_lag, flush_lag, replay_lag)))::float8 \
              FROM pg_stat_replication",
             &[],
         )?;
-        Ok(rows[0]
-            .get::<_, Option<f64>>(0)
-            .map(|seconds| Duration::from_secs_f64(seconds.max(0.0))))
+        Ok(match rows[0].get::<_, Option<f64>>(0) {
+            Some(seconds) => ReplicaLag::Measured {
+                lag: Duration::from_secs_f64(seconds.max(0.0)),
+                replica: None,
+            },
+            None => ReplicaLag::NoReplicas,
+        })
     }
 }
 
 fn record(row: &Row) -> Result<BackfillRecord, DriverError> {
-    let stored: String = row.get(10);
-    let mut state = BackfillState::parse(&stored).ok_or_else(|| {
-        DriverError::new(format!("strata_backfills has an unknown state {stored:?}"))
-    })?;
-    if state == BackfillState::Running && !row.get::<_, bool>(14) {
-        state = BackfillState::Interrupted;
-    }
-    let key = |i: usize| row.get::<_, Option<&str>>(i).map(Key::decode).transpose();
-    Ok(BackfillRecord {
+    ProgressRow {
         name: row.get(0),
         table: row.get(1),
         statement_checksum: row.get(2),
-        key_columns: decode_columns(row.get(3))?,
-        end_key: key(4)?,
-        last_key: key(5)?,
-        rows_scanned: unsigned(row.get(6)),
-        rows_changed: unsigned(row.get(7)),
-        estimated_rows: row.get::<_, Option<i64>>(8).map(unsigned),
-        batch_size: unsigned(row.get(9)),
-        state,
+        key_columns: row.get(3),
+        end_key: row.get(4),
+        last_key: row.get(5),
+        rows_scanned: row.get(6),
+        rows_changed: row.get(7),
+        estimated_rows: row.get(8),
+        batch_size: row.get(9),
+        state: row.get(10),
         error: row.get(11),
         started_at: row.get(12),
         updated_at: row.get(13),
-    })
+    }
+    .into_record(row.get(14))
 }
 
 #[cfg(test)]

@@ -7,13 +7,12 @@
 //! backfill's row names its process (`pid@host`), and `status` calls a `running` row whose
 //! process is gone `interrupted`.
 
-use std::time::Duration;
-
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use strata_core::backfill::{
-    BackfillDriver, Batch, BatchEnd, ColumnShape, Key, KeyValue, SqlQuoting, TableName, TableShape,
-    decode_columns, encode_columns, owner_alive, owner_here,
+    BackfillDriver, Batch, BatchEnd, ColumnShape, Key, KeyComparison, KeyValue, ProgressRow,
+    ReplicaLag, SqlQuoting, TableName, TableShape, count_from_stored, encode_columns, owner_alive,
+    owner_here, stored_count,
 };
 use strata_core::{BackfillRecord, BackfillState, BackfillStatement, DriverError};
 
@@ -55,6 +54,7 @@ fn string(text: &str) -> String {
 const QUOTING: SqlQuoting = SqlQuoting {
     identifier: quote,
     string,
+    comparison: KeyComparison::RowValues,
 };
 
 /// The key in the first `width` columns of `row`.
@@ -71,14 +71,6 @@ fn key_of(row: &Row, width: usize) -> rusqlite::Result<Key> {
         })
         .collect::<rusqlite::Result<Vec<_>>>()
         .map(Key)
-}
-
-fn count(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-fn unsigned(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
 }
 
 fn sqlite(error: rusqlite::Error) -> DriverError {
@@ -113,9 +105,9 @@ fn batch_in_transaction(conn: &Connection, batch: &Batch) -> Result<u64, DriverE
         params![
             batch.name,
             batch.upto.encode(),
-            count(batch.rows),
-            count(changed),
-            count(batch.batch_size),
+            stored_count(batch.rows),
+            stored_count(changed),
+            stored_count(batch.batch_size),
             batch.state_after().as_str(),
             owner_here(),
         ],
@@ -165,7 +157,7 @@ impl BackfillDriver for SqliteDriver {
                     nullable: !not_null && pk == 0,
                 })
                 .collect(),
-            estimated_rows: Some(unsigned(estimated)),
+            estimated_rows: Some(count_from_stored(estimated)),
         }))
     }
 
@@ -214,7 +206,7 @@ impl BackfillDriver for SqliteDriver {
                 |row| {
                     Ok(BatchEnd {
                         key: key_of(row, width)?,
-                        rows: unsigned(row.get(width)?),
+                        rows: count_from_stored(row.get(width)?),
                     })
                 },
             )
@@ -278,10 +270,10 @@ impl BackfillDriver for SqliteDriver {
                     encode_columns(&record.key_columns),
                     record.end_key.as_ref().map(Key::encode),
                     record.last_key.as_ref().map(Key::encode),
-                    count(record.rows_scanned),
-                    count(record.rows_changed),
-                    record.estimated_rows.map(count),
-                    count(record.batch_size),
+                    stored_count(record.rows_scanned),
+                    stored_count(record.rows_changed),
+                    record.estimated_rows.map(stored_count),
+                    stored_count(record.batch_size),
                     record.state.as_str(),
                     owner_here(),
                 ],
@@ -318,8 +310,8 @@ impl BackfillDriver for SqliteDriver {
     }
 
     /// An embedded database has no replicas to wait for.
-    fn replica_lag(&mut self) -> Result<Option<Duration>, DriverError> {
-        Ok(None)
+    fn replica_lag(&mut self) -> Result<ReplicaLag, DriverError> {
+        Ok(ReplicaLag::NoReplicas)
     }
 }
 
@@ -334,71 +326,32 @@ fn progress_exists(conn: &Connection) -> Result<bool, DriverError> {
     .map_err(sqlite)
 }
 
-/// A progress row as stored, before its JSON columns are decoded (which can fail with a
-/// [`DriverError`], not a `rusqlite::Error`).
-struct RawRecord {
-    name: String,
-    table: String,
-    checksum: String,
-    columns: String,
-    end_key: Option<String>,
-    last_key: Option<String>,
-    scanned: i64,
-    changed: i64,
-    estimated: Option<i64>,
-    batch_size: i64,
-    state: String,
-    error: Option<String>,
-    started_at: String,
-    updated_at: String,
-    owner: Option<String>,
-}
+/// A progress row and the process named in it (whether it is alive tells `running` from
+/// `interrupted`); decoding it can fail with a [`DriverError`], not a `rusqlite::Error`.
+type RawRecord = (ProgressRow, Option<String>);
 
 fn raw(row: &Row) -> rusqlite::Result<RawRecord> {
-    Ok(RawRecord {
-        name: row.get(0)?,
-        table: row.get(1)?,
-        checksum: row.get(2)?,
-        columns: row.get(3)?,
-        end_key: row.get(4)?,
-        last_key: row.get(5)?,
-        scanned: row.get(6)?,
-        changed: row.get(7)?,
-        estimated: row.get(8)?,
-        batch_size: row.get(9)?,
-        state: row.get(10)?,
-        error: row.get(11)?,
-        started_at: row.get(12)?,
-        updated_at: row.get(13)?,
-        owner: row.get(14)?,
-    })
+    Ok((
+        ProgressRow {
+            name: row.get(0)?,
+            table: row.get(1)?,
+            statement_checksum: row.get(2)?,
+            key_columns: row.get(3)?,
+            end_key: row.get(4)?,
+            last_key: row.get(5)?,
+            rows_scanned: row.get(6)?,
+            rows_changed: row.get(7)?,
+            estimated_rows: row.get(8)?,
+            batch_size: row.get(9)?,
+            state: row.get(10)?,
+            error: row.get(11)?,
+            started_at: row.get(12)?,
+            updated_at: row.get(13)?,
+        },
+        row.get(14)?,
+    ))
 }
 
-fn record(raw: RawRecord) -> Result<BackfillRecord, DriverError> {
-    let mut state = BackfillState::parse(&raw.state).ok_or_else(|| {
-        DriverError::new(format!(
-            "strata_backfills has an unknown state {:?}",
-            raw.state
-        ))
-    })?;
-    if state == BackfillState::Running && !raw.owner.as_deref().is_some_and(owner_alive) {
-        state = BackfillState::Interrupted;
-    }
-    let key = |text: Option<String>| text.as_deref().map(Key::decode).transpose();
-    Ok(BackfillRecord {
-        name: raw.name,
-        table: raw.table,
-        statement_checksum: raw.checksum,
-        key_columns: decode_columns(&raw.columns)?,
-        end_key: key(raw.end_key)?,
-        last_key: key(raw.last_key)?,
-        rows_scanned: unsigned(raw.scanned),
-        rows_changed: unsigned(raw.changed),
-        estimated_rows: raw.estimated.map(unsigned),
-        batch_size: unsigned(raw.batch_size),
-        state,
-        error: raw.error,
-        started_at: raw.started_at,
-        updated_at: raw.updated_at,
-    })
+fn record((row, owner): RawRecord) -> Result<BackfillRecord, DriverError> {
+    row.into_record(owner.as_deref().is_some_and(owner_alive))
 }

@@ -1,5 +1,5 @@
 //! `strata backfill FILE | --sql SQL [--name NAME] [--batch N] [--sleep D] [--target D]
-//! [--key C,C] [--max-lag D]`: the engine of `-- strata:backfill` migrations, ad hoc. The same
+//! [--key C,C] [--max-lag D] [--replica URL]...`: the engine of `-- strata:backfill` migrations, ad hoc. The same
 //! name resumes the same backfill, so the command can simply be run again after any failure.
 
 use std::path::Path;
@@ -62,7 +62,11 @@ pub(crate) fn run(context: &Context, args: &BackfillArgs) -> Result<ExitCode, Cl
         options,
         statement_checksum: checksum,
     };
-    let mut database = database::open(&context.settings)?;
+    let mut settings = context.settings.clone();
+    if !args.replicas.is_empty() {
+        settings.replicas.clone_from(&args.replicas);
+    }
+    let mut database = database::open(&settings)?;
     let mut printer = EventPrinter::new(context.format);
     let outcome = strata_backfill::Engine.run(
         database.driver.as_mut(),

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
+use strata_core::backfill::ReplicaLag;
 use strata_core::{BackfillEvent, BackfillRecord};
 
 use super::events::blockers_json;
@@ -80,11 +81,25 @@ impl BackfillPrinter {
                     }
                 }
             },
-            BackfillEvent::LagPause { name, lag, max_lag } => self.note(&format!(
-                "backfill {name}: replicas lag {:.1}s (max_lag {:.1}s); waiting",
-                lag.as_secs_f64(),
-                max_lag.as_secs_f64()
-            )),
+            BackfillEvent::LagPause { name, lag, max_lag } => {
+                let max_lag = max_lag.as_secs_f64();
+                self.note(&match lag {
+                    ReplicaLag::Stopped { replica, why } => format!(
+                        "backfill {name}: replica {replica} is not replicating ({why}); waiting until it catches up to within max_lag {max_lag:.1}s"
+                    ),
+                    ReplicaLag::Measured { lag, replica } => format!(
+                        "backfill {name}: {} {:.1}s (max_lag {max_lag:.1}s); waiting",
+                        replica
+                            .as_ref()
+                            .map_or("replicas lag".to_owned(), |r| format!("replica {r} lags")),
+                        lag.as_secs_f64()
+                    ),
+                    ReplicaLag::NoReplicas | ReplicaLag::Unwatchable { .. } => return,
+                });
+            }
+            BackfillEvent::LagUnwatched { name, why } => {
+                self.note(&format!("backfill {name}: max_lag is not enforced: {why}"))
+            }
             BackfillEvent::LockRetry {
                 name,
                 attempt,
@@ -229,8 +244,21 @@ fn event_json(event: &BackfillEvent) -> Value {
             "event": "backfill_progress", "batch_rows_changed": batch_rows_changed,
             "batch_ms": batch_time.as_millis(), "backfill": backfill_json(record),
         }),
-        BackfillEvent::LagPause { name, lag, max_lag } => json!({
-            "event": "backfill_lag_pause", "name": name, "lag_ms": lag.as_millis(), "max_lag_ms": max_lag.as_millis(),
+        BackfillEvent::LagPause { name, lag, max_lag } => {
+            let (lag_ms, replica, stopped) = match lag {
+                ReplicaLag::Measured { lag, replica } => {
+                    (Some(lag.as_millis()), replica.as_deref(), None)
+                }
+                ReplicaLag::Stopped { replica, why } => (None, Some(replica.as_str()), Some(why)),
+                ReplicaLag::NoReplicas | ReplicaLag::Unwatchable { .. } => (None, None, None),
+            };
+            json!({
+                "event": "backfill_lag_pause", "name": name, "lag_ms": lag_ms,
+                "max_lag_ms": max_lag.as_millis(), "replica": replica, "stopped": stopped,
+            })
+        }
+        BackfillEvent::LagUnwatched { name, why } => json!({
+            "event": "backfill_lag_unwatched", "name": name, "why": why,
         }),
         BackfillEvent::LockRetry {
             name,

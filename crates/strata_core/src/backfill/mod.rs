@@ -16,7 +16,10 @@ mod statement;
 use std::fmt;
 use std::time::Duration;
 
-pub use statement::{BackfillKind, BackfillStatement, StatementError, TableName, key_range};
+pub use statement::{
+    BackfillKind, BackfillStatement, KeyComparison, StatementError, TableName, expanded_key_range,
+    key_range,
+};
 
 use crate::directive::BackfillOptions;
 use crate::driver::{Driver, DriverError};
@@ -64,13 +67,15 @@ impl fmt::Display for Key {
     }
 }
 
-/// How a dialect writes identifiers and string literals, for the SQL a driver builds around the
-/// user's statement (key ranges, key look-ups). Key values become untyped literals: integers as
-/// numbers, everything else as a string the database reads as the key column's type.
+/// How a dialect writes identifiers, string literals and key ranges, for the SQL a driver builds
+/// around the user's statement (key ranges, key look-ups). Key values become untyped literals:
+/// integers as numbers, everything else as a string the database reads as the key column's type.
 #[derive(Debug, Clone, Copy)]
 pub struct SqlQuoting {
     pub identifier: fn(&str) -> String,
     pub string: fn(&str) -> String,
+    /// The form of composite key ranges that the database's optimizer serves from the index.
+    pub comparison: KeyComparison,
 }
 
 impl SqlQuoting {
@@ -143,17 +148,44 @@ impl SqlQuoting {
     /// statement without running it.
     pub fn empty_key_range(&self, columns: &[String]) -> String {
         let nulls = vec!["NULL".to_owned(); columns.len()];
-        key_range(&self.columns(columns), Some(&nulls), &nulls)
+        self.literal_range(&self.columns(columns), Some(&nulls), &nulls)
     }
 
-    /// The condition selecting keys in (`after`, `upto`] over `columns` ([`key_range`]).
+    /// The condition selecting keys in (`after`, `upto`] over `columns` ([`key_range`], or
+    /// [`expanded_key_range`] where row values would not use the index).
     pub fn key_range(&self, columns: &[String], after: Option<&Key>, upto: &Key) -> String {
-        key_range(
+        self.literal_range(
             &self.columns(columns),
             after.map(|key| self.key(key)).as_deref(),
             &self.key(upto),
         )
     }
+
+    fn literal_range(
+        &self,
+        columns: &[String],
+        after: Option<&[String]>,
+        upto: &[String],
+    ) -> String {
+        match self.comparison {
+            KeyComparison::RowValues => key_range(columns, after, upto),
+            KeyComparison::Expanded => expanded_key_range(columns, after, upto),
+        }
+    }
+}
+
+/// Tables smaller than this get an exact row count for progress when the database's own estimate
+/// is missing or unreliable; larger ones keep the estimate (a count would read the whole table).
+pub const EXACT_COUNT_BELOW_BYTES: i64 = 64 << 20;
+
+/// A count as stored in a signed `bigint` column.
+pub fn stored_count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A count read from a signed column (never negative in strata's own rows).
+pub fn count_from_stored(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
 }
 
 /// Column names as stored in `strata_backfills` (a JSON array: names may hold commas).
@@ -190,6 +222,107 @@ pub fn owner_alive(owner: &str) -> bool {
         return true;
     }
     std::path::Path::new("/proc").join(pid).exists()
+}
+
+/// A row of `strata_backfills` as every database stores it (keys and key columns as JSON text,
+/// counts as signed integers, times as RFC 3339 text), before it is decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgressRow {
+    pub name: String,
+    pub table: String,
+    pub statement_checksum: String,
+    pub key_columns: String,
+    pub end_key: Option<String>,
+    pub last_key: Option<String>,
+    pub rows_scanned: i64,
+    pub rows_changed: i64,
+    pub estimated_rows: Option<i64>,
+    pub batch_size: i64,
+    pub state: String,
+    pub error: Option<String>,
+    pub started_at: String,
+    pub updated_at: String,
+}
+
+impl ProgressRow {
+    /// The decoded record. `worked_on` says whether a live session or process works on the
+    /// backfill now: a `running` row nobody works on is reported `interrupted`.
+    pub fn into_record(self, worked_on: bool) -> Result<BackfillRecord, DriverError> {
+        let mut state = BackfillState::parse(&self.state).ok_or_else(|| {
+            DriverError::new(format!(
+                "strata_backfills has an unknown state {:?}",
+                self.state
+            ))
+        })?;
+        if state == BackfillState::Running && !worked_on {
+            state = BackfillState::Interrupted;
+        }
+        let key = |text: Option<String>| text.as_deref().map(Key::decode).transpose();
+        Ok(BackfillRecord {
+            name: self.name,
+            table: self.table,
+            statement_checksum: self.statement_checksum,
+            key_columns: decode_columns(&self.key_columns)?,
+            end_key: key(self.end_key)?,
+            last_key: key(self.last_key)?,
+            rows_scanned: count_from_stored(self.rows_scanned),
+            rows_changed: count_from_stored(self.rows_changed),
+            estimated_rows: self.estimated_rows.map(count_from_stored),
+            batch_size: count_from_stored(self.batch_size),
+            state,
+            error: self.error,
+            started_at: self.started_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// What a driver sees of its replicas, for `max_lag`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplicaLag {
+    /// There are no replicas to wait for.
+    NoReplicas,
+    /// The lag cannot be seen from this connection (MySQL shows it only on the replica);
+    /// `why` says what to configure.
+    Unwatchable { why: String },
+    /// The largest lag among the replicas, and which replica it is when the driver knows.
+    Measured {
+        lag: Duration,
+        replica: Option<String>,
+    },
+    /// A replica is not applying changes (its SQL thread is stopped, or it lost its source):
+    /// its lag is unknown and grows, so it counts as lagging more than any bound.
+    Stopped { replica: String, why: String },
+}
+
+impl ReplicaLag {
+    /// Whether the next batch must wait for this lag under `max_lag`.
+    pub fn exceeds(&self, max_lag: Duration) -> bool {
+        match self {
+            ReplicaLag::NoReplicas | ReplicaLag::Unwatchable { .. } => false,
+            ReplicaLag::Measured { lag, .. } => *lag > max_lag,
+            ReplicaLag::Stopped { .. } => true,
+        }
+    }
+
+    /// The worse of two replicas' states: a stopped replica, else the larger lag.
+    pub fn worse(self, other: ReplicaLag) -> ReplicaLag {
+        if other.severity() > self.severity() {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// Orders states from harmless to blocking, lags by size.
+    fn severity(&self) -> (u8, Duration) {
+        match self {
+            ReplicaLag::NoReplicas => (0, Duration::ZERO),
+            ReplicaLag::Unwatchable { .. } => (1, Duration::ZERO),
+            ReplicaLag::Measured { lag, .. } => (2, *lag),
+            ReplicaLag::Stopped { .. } => (3, Duration::ZERO),
+        }
+    }
 }
 
 /// What the engine needs to know about a table before it batches over it.
@@ -391,9 +524,8 @@ pub trait BackfillDriver {
 
     fn release(&mut self, name: &str) -> Result<(), DriverError>;
 
-    /// The largest replication lag among replicas; `None` when there are none (or the database
-    /// cannot see them from here).
-    fn replica_lag(&mut self) -> Result<Option<Duration>, DriverError>;
+    /// How far the replicas lag, for `max_lag`; only asked when `max_lag` is set.
+    fn replica_lag(&mut self) -> Result<ReplicaLag, DriverError>;
 }
 
 /// A backfill to run: its statement, its options and the name its progress is kept under.
@@ -514,12 +646,16 @@ pub enum BackfillEvent<'a> {
         batch_rows_changed: u64,
         batch_time: Duration,
     },
-    /// Replicas lag more than `max_lag`: strata waits before the next batch.
+    /// Replicas lag more than `max_lag`, or one stopped replicating: strata waits before the
+    /// next batch. `lag` is [`ReplicaLag::Measured`] or [`ReplicaLag::Stopped`].
     LagPause {
         name: &'a str,
-        lag: Duration,
+        lag: &'a ReplicaLag,
         max_lag: Duration,
     },
+    /// `max_lag` is set but the driver cannot see the replicas' lag ([`ReplicaLag::Unwatchable`]):
+    /// said once per run, and the backfill goes on unthrottled by lag.
+    LagUnwatched { name: &'a str, why: &'a str },
     /// A batch's lock was not available within `lock_timeout`; it is retried after `pause`.
     LockRetry {
         name: &'a str,
@@ -611,6 +747,75 @@ mod tests {
             .state_after(),
             BackfillState::Done
         );
+    }
+
+    #[test]
+    fn a_stopped_replica_is_worse_than_any_lag() {
+        let second = Duration::from_secs(1);
+        let lag = |seconds: u64, replica: &str| ReplicaLag::Measured {
+            lag: Duration::from_secs(seconds),
+            replica: Some(replica.into()),
+        };
+        let stopped = ReplicaLag::Stopped {
+            replica: "r2".into(),
+            why: "its SQL thread is stopped".into(),
+        };
+        assert_eq!(lag(1, "a").worse(lag(3, "b")), lag(3, "b"));
+        assert_eq!(lag(3, "a").worse(lag(1, "b")), lag(3, "a"));
+        assert_eq!(lag(900, "a").worse(stopped.clone()), stopped);
+        assert_eq!(ReplicaLag::NoReplicas.worse(lag(0, "a")), lag(0, "a"));
+        assert!(stopped.exceeds(Duration::from_secs(3600)));
+        assert!(lag(3, "a").exceeds(2 * second));
+        assert!(!lag(2, "a").exceeds(2 * second), "at the bound is fine");
+        assert!(!ReplicaLag::NoReplicas.exceeds(Duration::ZERO));
+        let unwatchable = ReplicaLag::Unwatchable { why: "x".into() };
+        assert!(!unwatchable.exceeds(Duration::ZERO));
+    }
+
+    #[test]
+    fn progress_rows_decode_and_running_rows_nobody_works_on_are_interrupted() {
+        let row = ProgressRow {
+            name: "b".into(),
+            table: "t".into(),
+            statement_checksum: "c".into(),
+            key_columns: r#"["a","b"]"#.into(),
+            end_key: Some("[9,\"z\"]".into()),
+            last_key: None,
+            rows_scanned: 5,
+            rows_changed: -1,
+            estimated_rows: Some(10),
+            batch_size: 100,
+            state: "running".into(),
+            error: None,
+            started_at: "2026-01-01T00:00:00Z".into(),
+            updated_at: "2026-01-01T00:00:01Z".into(),
+        };
+        let record = row.clone().into_record(true).unwrap();
+        assert_eq!(record.state, BackfillState::Running);
+        assert_eq!(record.key_columns, ["a", "b"]);
+        assert_eq!(record.rows_changed, 0, "negative counts read as zero");
+        assert_eq!(
+            record.end_key,
+            Some(Key(vec![KeyValue::Integer(9), KeyValue::Text("z".into())]))
+        );
+        assert_eq!(
+            row.clone().into_record(false).unwrap().state,
+            BackfillState::Interrupted
+        );
+        let failed = ProgressRow {
+            state: "failed".into(),
+            ..row.clone()
+        };
+        assert_eq!(
+            failed.into_record(false).unwrap().state,
+            BackfillState::Failed
+        );
+        let unknown = ProgressRow {
+            state: "paused".into(),
+            ..row
+        };
+        assert!(unknown.into_record(true).is_err());
+        assert_eq!(stored_count(u64::MAX), i64::MAX);
     }
 
     #[test]

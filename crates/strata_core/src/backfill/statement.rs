@@ -226,9 +226,21 @@ impl BackfillStatement {
     }
 }
 
+/// How a composite key range is written. Both select the same keys; what differs is whether the
+/// database's optimizer turns the condition into a range scan of the key's index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyComparison {
+    /// `(a, b) > (1, 2)`: PostgreSQL and SQLite scan the index from the bound.
+    RowValues,
+    /// `a >= 1 AND (a > 1 OR (a = 1 AND b > 2))`: MariaDB compares row values row by row over
+    /// the whole index, but makes a range scan of this form (and so does MySQL).
+    Expanded,
+}
+
 /// The SQL condition selecting keys after `after` (exclusive) up to `upto` (inclusive), in key
 /// order, given quoted column names and rendered literals. Composite keys compare as row values
-/// (PostgreSQL, SQLite 3.15+ and MySQL all have them), which the primary key index serves.
+/// (PostgreSQL, SQLite 3.15+ and MySQL all have them), which the primary key index serves on
+/// PostgreSQL and SQLite; [`expanded_key_range`] is the form MySQL's optimizer serves.
 pub fn key_range(columns: &[String], after: Option<&[String]>, upto: &[String]) -> String {
     let tuple = |items: &[String]| {
         if items.len() == 1 {
@@ -241,6 +253,45 @@ pub fn key_range(columns: &[String], after: Option<&[String]>, upto: &[String]) 
     match after {
         Some(after) => format!("{key} > {} AND {key} <= {}", tuple(after), tuple(upto)),
         None => format!("{key} <= {}", tuple(upto)),
+    }
+}
+
+/// [`key_range`] without row values: each bound spelt out column by column, nested
+/// (`a > 1 OR (a = 1 AND (b > 2 OR (b = 2 AND c > 3)))`), with the first column's own bounds
+/// in front so that any optimizer can start a range scan from them. One column is the same
+/// condition as in [`key_range`].
+pub fn expanded_key_range(columns: &[String], after: Option<&[String]>, upto: &[String]) -> String {
+    if columns.len() == 1 {
+        return key_range(columns, after, upto);
+    }
+    let first = &columns[0];
+    let mut terms = Vec::new();
+    if let Some(after) = after {
+        terms.push(format!("{first} >= {}", after[0]));
+    }
+    terms.push(format!("{first} <= {}", upto[0]));
+    if let Some(after) = after {
+        terms.push(format!("({})", expanded_bound(columns, after, ">", ">")));
+    }
+    terms.push(format!("({})", expanded_bound(columns, upto, "<", "<=")));
+    terms.join(" AND ")
+}
+
+/// `columns` compared with `values` in key order: `strict` on every column but the last,
+/// `last` on the last one.
+fn expanded_bound(columns: &[String], values: &[String], strict: &str, last: &str) -> String {
+    match (columns, values) {
+        ([column], [value]) => format!("{column} {last} {value}"),
+        ([column, other_columns @ ..], [value, other_values @ ..]) => {
+            let rest = expanded_bound(other_columns, other_values, strict, last);
+            let rest = if other_columns.len() > 1 {
+                format!("({rest})")
+            } else {
+                rest
+            };
+            format!("{column} {strict} {value} OR ({column} = {value} AND {rest})")
+        }
+        _ => unreachable!("a key has as many values as columns"),
     }
 }
 
@@ -430,6 +481,29 @@ mod tests {
                 &["2".into(), "'y'".into()]
             ),
             "(a, b) > (1, 'x') AND (a, b) <= (2, 'y')"
+        );
+    }
+
+    #[test]
+    fn expanded_key_ranges_spell_out_each_column() {
+        let id = vec!["id".to_owned()];
+        assert_eq!(
+            expanded_key_range(&id, Some(&["1".into()]), &["5".into()]),
+            "id > 1 AND id <= 5"
+        );
+        let columns: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let values = |v: [&str; 3]| v.map(String::from).to_vec();
+        assert_eq!(
+            expanded_key_range(&columns, None, &values(["2", "'y'", "9"])),
+            "a <= 2 AND (a < 2 OR (a = 2 AND (b < 'y' OR (b = 'y' AND c <= 9))))"
+        );
+        assert_eq!(
+            expanded_key_range(
+                &columns[..2],
+                Some(&values(["1", "'x'", ""])[..2]),
+                &values(["2", "'y'", ""])[..2]
+            ),
+            "a >= 1 AND a <= 2 AND (a > 1 OR (a = 1 AND b > 'x')) AND (a < 2 OR (a = 2 AND b <= 'y'))"
         );
     }
 }
