@@ -37,13 +37,16 @@ pub(crate) struct GlobalArgs {
     /// How long to wait for another run's migration lock, e.g. 60s
     #[arg(long, global = true, value_name = "DURATION")]
     pub(crate) lock_wait: Option<String>,
-    /// PostgreSQL: longest wait in a table's lock queue per attempt, e.g. 2s [default: 2s]
+    /// Longest wait in a table's lock queue per attempt, e.g. 2s (PostgreSQL `lock_timeout`;
+    /// MySQL/MariaDB `lock_wait_timeout` and `innodb_lock_wait_timeout`, in whole seconds)
+    /// [default: 2s]
     #[arg(long, global = true, value_name = "DURATION")]
     pub(crate) lock_timeout: Option<String>,
-    /// PostgreSQL: total time for lock retries and waiting per migration [default: 30s]
+    /// Total time for lock retries and waiting per migration [default: 30s]
     #[arg(long, global = true, value_name = "DURATION")]
     pub(crate) lock_retry_budget: Option<String>,
-    /// PostgreSQL: limit on any one statement, or `off` [default: off]
+    /// Limit on any one statement, or `off` (PostgreSQL; MariaDB `max_statement_time`)
+    /// [default: off]
     #[arg(long, global = true, value_name = "DURATION")]
     pub(crate) statement_timeout: Option<String>,
 }

@@ -101,8 +101,15 @@ fn a_held_lock_bounds_the_wait_and_names_the_holder() {
     let started = Instant::now();
     let noop = project.run(&["up", "--lock-wait", "2s"]);
     assert_exit(&noop, 0);
-    assert!(stdout(&noop).contains("nothing to apply"), "{}", stdout(&noop));
-    assert!(started.elapsed() < Duration::from_secs(2), "a no-op up waited for the lock");
+    assert!(
+        stdout(&noop).contains("nothing to apply"),
+        "{}",
+        stdout(&noop)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "a no-op up waited for the lock"
+    );
     holder.query(&format!("SELECT pg_advisory_unlock({LOCK_KEY})"));
 }
 
