@@ -260,18 +260,20 @@ impl BackfillDriver for PgDriver {
     }
 
     fn list_progress(&mut self) -> Result<Vec<BackfillRecord>, DriverError> {
-        let exists: bool =
-            self.query_rows("SELECT to_regclass('strata_backfills') IS NOT NULL", &[])?[0].get(0);
-        if !exists {
+        // Typed statements without parameters: one round trip each, no separate prepare.
+        let client = self.client();
+        let exists = self
+            .block_on(client.query_typed("SELECT to_regclass('strata_backfills') IS NOT NULL", &[]))
+            .map_err(|e| driver_error(&e))?;
+        if !exists.first().is_some_and(|row| row.get::<_, bool>(0)) {
             return Ok(Vec::new());
         }
-        self.query_rows(
-            &format!("{SELECT_PROGRESS} ORDER BY b.started_at, b.name"),
-            &[],
-        )?
-        .iter()
-        .map(record)
-        .collect()
+        let sql = format!("{SELECT_PROGRESS} ORDER BY b.started_at, b.name");
+        self.block_on(client.query_typed(&sql, &[]))
+            .map_err(|e| driver_error(&e))?
+            .iter()
+            .map(record)
+            .collect()
     }
 
     fn start_progress(&mut self, record: &BackfillRecord) -> Result<(), DriverError> {

@@ -156,7 +156,7 @@ impl Driver for PgDriver {
 
     fn invalid_indexes(&mut self) -> Result<Vec<String>, DriverError> {
         let rows = self
-            .block_on(self.client().query(
+            .block_on(self.client().query_typed(
                 "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_index i \
                  JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
                  WHERE NOT i.indisvalid ORDER BY 1",

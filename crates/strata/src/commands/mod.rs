@@ -21,7 +21,7 @@ mod verify;
 use std::process::ExitCode;
 
 use serde_json::Value;
-use strata_core::{Dialect, Event, MigrationSet, Migrator, RunOptions, Version};
+use strata_core::{AppliedMigration, Dialect, Event, MigrationSet, Migrator, RunOptions, Version};
 
 use crate::args::{Cli, Command, Format, SchemaCommand};
 use crate::config::Settings;
@@ -100,6 +100,17 @@ impl Context {
     /// command needs both. A problem in the directory still wins (exit 2), and a missing
     /// directory is reported before any server is contacted.
     fn open(&self) -> Result<(Database, MigrationSet), CliError> {
+        let (database, set, ()) = self.open_and_read(|_| Ok(()))?;
+        Ok((database, set))
+    }
+
+    /// [`Context::open`], running `read` on the database as soon as it is connected, while the
+    /// directory may still be loading: a no-op deploy or a `status` then costs the longer of the
+    /// two, not their sum. `read` must only read (it runs before anything is locked).
+    fn open_and_read<T>(
+        &self,
+        read: impl FnOnce(&mut Database) -> Result<T, CliError>,
+    ) -> Result<(Database, MigrationSet, T), CliError> {
         let dialect = self.dialect()?;
         if !self.settings.dir.is_dir() {
             return Err(self.load_migrations().err().unwrap_or_else(|| {
@@ -111,11 +122,13 @@ impl Context {
         }
         let dir = self.settings.dir.clone();
         let loading = std::thread::spawn(move || load_migrations(&dir, dialect));
-        let database = database::open(&self.settings);
+        let database = database::open(&self.settings)
+            .and_then(|mut database| read(&mut database).map(|value| (database, value)));
         let set = loading
             .join()
             .map_err(|_| CliError::failed("reading the migrations directory failed"))??;
-        Ok((database?, set))
+        let (database, value) = database?;
+        Ok((database, set, value))
     }
 
     fn run_options(&self) -> RunOptions {
@@ -157,6 +170,16 @@ fn with_migrator<T>(
         &mut events,
     );
     work(&mut migrator)
+}
+
+/// The history table's rows (none when it does not exist yet), read without the lock.
+fn read_history(database: &mut Database) -> Result<Vec<AppliedMigration>, CliError> {
+    database.driver.read_history().map_err(|error| {
+        CliError::from(strata_core::Error::Driver {
+            context: "reading the history table",
+            error,
+        })
+    })
 }
 
 /// Parses a version given on the command line (exit 2 if it is not one).

@@ -3,37 +3,23 @@
 use std::process::ExitCode;
 
 use serde_json::json;
-use strata_core::{BackfillRecord, BackfillState, MigrationState};
+use strata_core::{
+    AppliedMigration, BackfillRecord, BackfillState, MigrationState, compute_status,
+};
 
-use super::{Context, with_migrator};
+use super::Context;
+use crate::database::Database;
 use crate::error::CliError;
 use crate::report::{backfill_json, backfills_text, status_json, status_table};
 
 pub(crate) fn run(context: &Context, check: bool) -> Result<ExitCode, CliError> {
-    let (mut database, set) = context.open()?;
-    let statuses = with_migrator(context, &mut database, &set, context.run_options(), |m| {
-        m.status()
-    })?;
-    // Left by failed or interrupted concurrent builds: they slow every write and are never used.
-    let invalid_indexes = database.driver.invalid_indexes().map_err(|error| {
-        CliError::from(strata_core::Error::Driver {
-            context: "listing invalid indexes",
-            error,
-        })
-    })?;
-    // Running, interrupted and failed backfills; finished ones are history.
-    let backfills: Vec<BackfillRecord> = match database.driver.backfill_driver() {
-        Some(backfills) => backfills.list_progress().map_err(|error| {
-            CliError::from(strata_core::Error::Driver {
-                context: "listing backfills",
-                error,
-            })
-        })?,
-        None => Vec::new(),
-    }
-    .into_iter()
-    .filter(|b| b.state != BackfillState::Done)
-    .collect();
+    let (_database, set, seen) = context.open_and_read(read_state)?;
+    let statuses = compute_status(&set, &seen.history);
+    let ServerState {
+        invalid_indexes,
+        backfills,
+        ..
+    } = seen;
     if context.is_json() {
         context.print_json(&json!({
             "migrations": status_json(&statuses),
@@ -57,5 +43,39 @@ pub(crate) fn run(context: &Context, check: bool) -> Result<ExitCode, CliError> 
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// What `status` reports from the server besides the files.
+struct ServerState {
+    history: Vec<AppliedMigration>,
+    /// Left by failed or interrupted concurrent builds: they slow every write and are never used.
+    invalid_indexes: Vec<String>,
+    /// Running, interrupted and failed backfills; finished ones are history.
+    backfills: Vec<BackfillRecord>,
+}
+
+fn read_state(database: &mut Database) -> Result<ServerState, CliError> {
+    let failed = |context: &'static str| {
+        move |error| CliError::from(strata_core::Error::Driver { context, error })
+    };
+    let history = super::read_history(database)?;
+    let invalid_indexes = database
+        .driver
+        .invalid_indexes()
+        .map_err(failed("listing invalid indexes"))?;
+    let backfills = match database.driver.backfill_driver() {
+        Some(backfills) => backfills
+            .list_progress()
+            .map_err(failed("listing backfills"))?,
+        None => Vec::new(),
+    }
+    .into_iter()
+    .filter(|b| b.state != BackfillState::Done)
+    .collect();
+    Ok(ServerState {
+        history,
+        invalid_indexes,
+        backfills,
     })
 }

@@ -12,7 +12,7 @@ use crate::report::{plan_json, plan_text, status_json};
 
 pub(crate) fn run(context: &Context, args: &UpArgs) -> Result<ExitCode, CliError> {
     let target = args.to.as_deref().map(parse_version).transpose()?;
-    let (mut database, set) = context.open()?;
+    let (mut database, set, history) = context.open_and_read(super::read_history)?;
     let mut options = context.run_options();
     options.out_of_order |= args.out_of_order;
     options.ignore_modified = args.ignore_modified;
@@ -21,10 +21,6 @@ pub(crate) fn run(context: &Context, args: &UpArgs) -> Result<ExitCode, CliError
         dry_run: args.dry_run,
         allow_unsafe: args.allow_unsafe,
     };
-    let history = database
-        .driver
-        .read_history()
-        .map_err(|e| CliError::failed(format!("cannot read the migration history: {e}")))?;
     let lint = LintGate::check(context, &mut database, &set, &history, target, mode)?;
     with_migrator(context, &mut database, &set, options, |migrator| {
         if args.dry_run {
