@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::Dialect;
-use crate::lexer::{TokenKind, tokenize};
+use crate::lexer::{Token, TokenKind, tokens};
 use crate::text::LineIndex;
 
 /// How a file asks to be run, read from its leading comments.
@@ -42,14 +42,17 @@ pub struct DirectiveError {
 }
 
 /// Reads the directives from the comments before the first statement of `sql`.
+///
+/// Only the leading comments are lexed and indexed by line, so the cost does not grow with the file.
 pub fn parse_directives(sql: &str, dialect: Dialect) -> Result<Directives, DirectiveError> {
-    let lines = LineIndex::new(sql);
+    let header: Vec<Token> = tokens(sql, dialect)
+        .take_while(|token| !token.is_significant())
+        .collect();
+    let lines = LineIndex::new(&sql[..header.last().map_or(0, |token| token.end)]);
     let mut directives = Directives::default();
-    for (index, token) in tokenize(sql, dialect).iter().enumerate() {
-        match token.kind {
-            TokenKind::Whitespace => continue,
-            TokenKind::Comment => {}
-            _ => break,
+    for (index, token) in header.iter().enumerate() {
+        if token.kind == TokenKind::Whitespace {
+            continue;
         }
         let line = lines.line(token.start);
         let body = comment_body(token.text(sql));
