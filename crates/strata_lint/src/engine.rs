@@ -15,7 +15,7 @@ use crate::ir::{StatementKind, TransactionCommand};
 use crate::parse::{self, ParsedStatement};
 use crate::registry::{self, Rule};
 use crate::report::{Diagnostic, Severity};
-use crate::rules::common::table_effects;
+use crate::rules::common::{alter_of_existing_table, table_effects};
 use crate::rules::{
     Check, FileState, Finding, LocatedStatement, Lowering, MigrationContext, MigrationFacts,
     StatementContext, syntax_error, unused_allow,
@@ -179,7 +179,8 @@ impl<'a> Linter<'a> {
     fn lint(&mut self, migration: &Migration) -> Vec<Diagnostic> {
         let sql = migration.sql.as_str();
         let lines = LineIndex::new(sql);
-        let parsed = match parse::parse(sql, migration.dialect) {
+        let tokens = tokenize(sql, migration.dialect);
+        let parsed = match parse::parse(sql, &tokens, migration.dialect) {
             Ok(parsed) => parsed,
             Err(error) => {
                 return vec![syntax_error::diagnostic(
@@ -190,7 +191,6 @@ impl<'a> Linter<'a> {
                 )];
             }
         };
-        let tokens = tokenize(sql, migration.dialect);
         let file = FileSource {
             migration,
             lines: &lines,
@@ -215,6 +215,7 @@ impl<'a> Linter<'a> {
                 migration: &facts,
                 settings: self.settings,
                 backfill: located.backfill,
+                existing_alter: alter_of_existing_table(&located.statement, &state),
             };
             for rule in &rules {
                 let Check::Statement(check) = rule.check else {

@@ -409,7 +409,8 @@ mod tests {
 
     fn schema_after(sql: &str) -> Schema {
         let mut schema = Schema::default();
-        for parsed in postgres::parse(sql).unwrap() {
+        let tokens = strata_core::lexer::tokenize(sql, Dialect::Postgres);
+        for parsed in postgres::parse(sql, &tokens).unwrap() {
             schema.apply(&parsed.statement);
         }
         schema

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use strata_core::lexer::{TokenKind, tokens};
+use strata_core::lexer::{Token, TokenKind};
 
 use crate::input::Dialect;
 use crate::ir::Statement;
@@ -21,13 +21,15 @@ pub(crate) struct ParsedStatement {
 }
 
 /// Parses a whole file; PostgreSQL rejects a file with a syntax error, SQLite never does, and MySQL only
-/// when the file cannot be split into statements (a `DELIMITER` without a value).
+/// when the file cannot be split into statements (a `DELIMITER` without a value). `tokens` are the
+/// file's tokens in `dialect`, which the caller has already lexed.
 pub(crate) fn parse(
     sql: &str,
+    tokens: &[Token],
     dialect: Dialect,
 ) -> Result<Vec<ParsedStatement>, crate::error::ParseError> {
     match dialect {
-        Dialect::Postgres => postgres::parse(sql),
+        Dialect::Postgres => postgres::parse(sql, tokens),
         Dialect::Sqlite => Ok(sqlite::parse(sql)),
         Dialect::MySql => mysql::parse(sql),
     }
@@ -36,11 +38,15 @@ pub(crate) fn parse(
 /// PostgreSQL keeps identifiers up to 63 bytes (`NAMEDATALEN - 1`) and silently truncates longer ones.
 pub(crate) const MAX_IDENTIFIER_BYTES: usize = 63;
 
-/// Fills in what rules read from a statement's tokens rather than its AST: the string literals (unquoted)
-/// and the identifiers longer than [`MAX_IDENTIFIER_BYTES`] as written.
-pub(crate) fn read_tokens(statement: &mut Statement, text: &str, dialect: Dialect) {
-    for token in tokens(text, dialect) {
-        let raw = token.text(text);
+/// Fills in what rules read from a statement's tokens (lexed from `source`) rather than its AST: the
+/// string literals (unquoted) and the identifiers longer than [`MAX_IDENTIFIER_BYTES`] as written.
+pub(crate) fn read_tokens(
+    statement: &mut Statement,
+    source: &str,
+    tokens: impl IntoIterator<Item = Token>,
+) {
+    for token in tokens {
+        let raw = token.text(source);
         match token.kind {
             TokenKind::Quoted => {
                 if let Some(literal) = string_literal(raw) {

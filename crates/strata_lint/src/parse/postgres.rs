@@ -1,5 +1,7 @@
 //! PostgreSQL front end: the server's own grammar (`pg_query`), lowered into [`crate::ir`].
 
+use std::ops::Range;
+
 use pg_query::NodeEnum;
 use pg_query::protobuf::{
     self, AlterTableType, ConstrType, Node, NullTestType, ObjectType, ReindexObjectType,
@@ -17,35 +19,142 @@ use crate::ir::{
     Volatility,
 };
 
+/// Text parsed by one call to `pg_query`, at least. The decoded tree takes over a hundred times the
+/// size of its text, so a file is parsed a chunk of whole statements at a time and each chunk's tree
+/// is dropped once lowered: memory stays bounded whatever the file's size, while each call's fixed
+/// cost (`pg_query` redirects stderr through a pipe) is paid only a few times per megabyte.
+const CHUNK_BYTES: usize = 64 * 1024;
+
 /// Parses a file. On a syntax error, the statement that fails is located by splitting the text with the
 /// tokenizer and parsing the pieces one by one (the parser's own message carries no position).
-pub(crate) fn parse(sql: &str) -> Result<Vec<ParsedStatement>, ParseError> {
+///
+/// `tokens` (the file lexed as PostgreSQL) choose where chunks end. The result is the parse of the
+/// whole file: a chunk's end is accepted only when the server's grammar ends a statement there too,
+/// and any doubt (a chunk that does not parse, a `;` inside a `BEGIN ATOMIC` body) parses the whole
+/// file at once instead.
+pub(crate) fn parse(sql: &str, tokens: &[Token]) -> Result<Vec<ParsedStatement>, ParseError> {
+    let file = FileTokens { sql, tokens };
+    let mut statements = Vec::new();
+    for chunk in chunks(sql, tokens) {
+        let Ok(parsed) = pg_query::parse(&sql[chunk.clone()], pg_query::ParserOptions::DEFAULT)
+        else {
+            return parse_whole(&file);
+        };
+        let raw_statements = &parsed.protobuf.stmts;
+        if chunk.end < sql.len() && !ends_at_last_byte(raw_statements, chunk.len()) {
+            return parse_whole(&file);
+        }
+        statements.extend(lower_raw(&file, chunk.start, raw_statements));
+    }
+    Ok(statements)
+}
+
+fn parse_whole(file: &FileTokens<'_>) -> Result<Vec<ParsedStatement>, ParseError> {
+    let sql = file.sql;
     let result =
         pg_query::parse(sql, pg_query::ParserOptions::DEFAULT).map_err(|error| ParseError {
             offset: failing_statement_offset(sql),
             message: parser_message(&error),
         })?;
-    Ok(result
-        .protobuf
-        .stmts
-        .iter()
-        .map(|raw| {
-            let location = usize::try_from(raw.stmt_location).unwrap_or(0);
-            let start = skip_trivia(sql, location);
-            let end = match usize::try_from(raw.stmt_len).unwrap_or(0) {
-                0 => sql.len(),
-                len => (location + len).min(sql.len()),
-            };
-            let text = sql[start..end.max(start)].trim_end();
-            let node = raw.stmt.as_ref().and_then(|n| n.node.as_ref());
-            let mut statement = node.map_or_else(|| Statement::new(StatementKind::Other), lower);
-            read_tokens(&mut statement, text, Dialect::Postgres);
-            ParsedStatement {
-                range: start..start + text.len(),
-                statement,
-            }
-        })
-        .collect())
+    Ok(lower_raw(file, 0, &result.protobuf.stmts).collect())
+}
+
+/// Byte ranges of `sql` to parse one after the other: each but the last ends just after a `;` that
+/// follows a statement, at least [`CHUNK_BYTES`] after the chunk's start.
+fn chunks(sql: &str, tokens: &[Token]) -> Vec<Range<usize>> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    let mut after_statement = false;
+    for token in tokens.iter().filter(|t| t.is_significant()) {
+        let ends_statement = token.kind == TokenKind::Semicolon && after_statement;
+        if ends_statement && token.end - start >= CHUNK_BYTES {
+            chunks.push(start..token.end);
+            start = token.end;
+        }
+        after_statement = token.kind != TokenKind::Semicolon;
+    }
+    if start < sql.len() || chunks.is_empty() {
+        chunks.push(start..sql.len());
+    }
+    chunks
+}
+
+/// Whether the grammar ended the last statement of a chunk at the chunk's last byte, its `;`. The
+/// lexer that chose that `;` could be wrong about it only where the grammar reads it otherwise (in a
+/// comment, or inside a `BEGIN ATOMIC` body, which would not parse on its own); the statement would
+/// then end elsewhere.
+fn ends_at_last_byte(raw_statements: &[protobuf::RawStmt], chunk_len: usize) -> bool {
+    raw_statements.last().is_some_and(|raw| {
+        let end = i64::from(raw.stmt_location) + i64::from(raw.stmt_len);
+        raw.stmt_len > 0 && usize::try_from(end).is_ok_and(|end| end + 1 == chunk_len)
+    })
+}
+
+/// Lowers the statements `pg_query` read from the text starting at byte `base` of the file.
+fn lower_raw<'a>(
+    file: &'a FileTokens<'_>,
+    base: usize,
+    raw_statements: &'a [protobuf::RawStmt],
+) -> impl Iterator<Item = ParsedStatement> + 'a {
+    let sql = file.sql;
+    raw_statements.iter().map(move |raw| {
+        let location = base + usize::try_from(raw.stmt_location).unwrap_or(0);
+        let start = file.skip_trivia(location);
+        let end = match usize::try_from(raw.stmt_len).unwrap_or(0) {
+            0 => sql.len(),
+            len => (location + len).min(sql.len()),
+        };
+        let text = sql[start..end.max(start)].trim_end();
+        let range = start..start + text.len();
+        let node = raw.stmt.as_ref().and_then(|n| n.node.as_ref());
+        let mut statement = node.map_or_else(|| Statement::new(StatementKind::Other), lower);
+        match file.within(range.clone()) {
+            Some(lexed) => read_tokens(&mut statement, sql, lexed.iter().copied()),
+            None => read_tokens(&mut statement, text, tokens(text, Dialect::Postgres)),
+        }
+        ParsedStatement { range, statement }
+    })
+}
+
+/// A file and its tokens, so that statements are not lexed again.
+struct FileTokens<'a> {
+    sql: &'a str,
+    tokens: &'a [Token],
+}
+
+impl FileTokens<'_> {
+    /// Index of the token starting at `offset`, if one does.
+    fn token_at(&self, offset: usize) -> Option<usize> {
+        let index = self.tokens.partition_point(|t| t.start < offset);
+        self.tokens
+            .get(index)
+            .is_some_and(|t| t.start == offset)
+            .then_some(index)
+    }
+
+    /// The tokens covering exactly `range`, unless a token crosses one of its ends.
+    fn within(&self, range: Range<usize>) -> Option<&[Token]> {
+        if range.is_empty() {
+            return Some(&[]);
+        }
+        let first = self.token_at(range.start)?;
+        let count = self.tokens[first..].partition_point(|t| t.end <= range.end);
+        let last = self.tokens.get(first + count);
+        last.is_none_or(|t| t.start >= range.end)
+            .then(|| &self.tokens[first..first + count])
+    }
+
+    /// Byte offset of the first character at or after `from` that is neither whitespace nor part of a
+    /// comment (or the text's end).
+    fn skip_trivia(&self, from: usize) -> usize {
+        match self.token_at(from) {
+            Some(index) => self.tokens[index..]
+                .iter()
+                .find(|t| t.is_significant())
+                .map_or(self.sql.len(), |t| t.start),
+            None => skip_trivia(self.sql, from),
+        }
+    }
 }
 
 fn parser_message(error: &pg_query::Error) -> String {
@@ -821,13 +930,17 @@ fn parse_embedded(query: &str) -> Option<Statement> {
     let parsed = pg_query::parse(query, pg_query::ParserOptions::DEFAULT).ok()?;
     let raw = parsed.protobuf.stmts.first()?;
     let mut statement = lower(raw.stmt.as_ref()?.node.as_ref()?);
-    read_tokens(&mut statement, query, Dialect::Postgres);
+    read_tokens(&mut statement, query, tokens(query, Dialect::Postgres));
     Some(statement)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(sql: &str) -> Result<Vec<ParsedStatement>, ParseError> {
+        super::parse(sql, &strata_core::lexer::tokenize(sql, Dialect::Postgres))
+    }
 
     fn kinds(sql: &str) -> Vec<StatementKind> {
         parse(sql)
@@ -850,6 +963,83 @@ mod tests {
         let error = parse(sql).unwrap_err();
         assert_eq!(error.offset, sql.find("SELEC 2").unwrap());
         assert!(error.message.contains("SELEC"), "{}", error.message);
+    }
+
+    /// `SELECT 1;` lines filling a chunk but for `room` bytes, so that the next statement's `;` is
+    /// where the first chunk ends.
+    fn filling_a_chunk_but(room: usize) -> String {
+        "SELECT 1;\n".repeat((CHUNK_BYTES - room) / 10)
+    }
+
+    fn whole(sql: &str) -> Vec<ParsedStatement> {
+        let tokens = strata_core::lexer::tokenize(sql, Dialect::Postgres);
+        parse_whole(&FileTokens {
+            sql,
+            tokens: &tokens,
+        })
+        .unwrap()
+    }
+
+    fn located(parsed: &[ParsedStatement]) -> Vec<(Range<usize>, String)> {
+        parsed
+            .iter()
+            .map(|p| (p.range.clone(), format!("{:?}", p.statement)))
+            .collect()
+    }
+
+    #[test]
+    fn parsing_by_chunks_finds_what_parsing_the_whole_file_finds() {
+        let statements = [
+            "CREATE TABLE t (id bigint PRIMARY KEY, note varchar(20) DEFAULT 'a;b');",
+            "-- a comment; with a semicolon\nALTER TABLE t ADD COLUMN \"x\" int;",
+            "CREATE INDEX CONCURRENTLY i ON t (note);",
+            "DO $$ BEGIN UPDATE t SET x = 1; END $$;",
+            "ALTER TABLE t RENAME COLUMN x TO y;;",
+        ];
+        let sql = statements.join("\n").repeat(3 * CHUNK_BYTES / 200);
+        let parsed = parse(&sql).unwrap();
+        assert!(chunks(&sql, &strata_core::lexer::tokenize(&sql, Dialect::Postgres)).len() > 2);
+        assert_eq!(located(&parsed), located(&whole(&sql)));
+    }
+
+    #[test]
+    fn a_chunk_must_end_where_the_grammar_ends_its_last_statement() {
+        let ends = |chunk: &str| {
+            let parsed = pg_query::parse(chunk, pg_query::ParserOptions::DEFAULT).unwrap();
+            ends_at_last_byte(&parsed.protobuf.stmts, chunk.len())
+        };
+        assert!(ends("SELECT 1; /* c */ SELECT 2;"));
+        assert!(!ends("SELECT 1; SELECT 2 -- c;"));
+        assert!(!ends("SELECT 1; -- c;"));
+    }
+
+    #[test]
+    fn a_chunk_ending_inside_a_begin_atomic_body_falls_back_to_the_whole_file() {
+        let sql = filling_a_chunk_but(10)
+            + "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\nSELECT 3;";
+        let parsed = parse(&sql).unwrap();
+        assert_eq!(located(&parsed), located(&whole(&sql)));
+        let function = &sql[parsed[parsed.len() - 2].range.clone()];
+        assert!(function.starts_with("CREATE FUNCTION") && function.ends_with("END"));
+    }
+
+    #[test]
+    fn a_chunk_end_the_lexer_misreads_falls_back_to_the_whole_file() {
+        // The tokenizer ends the escape string at `\'`; the server reads `\'` as a quote inside it.
+        let sql = filling_a_chunk_but(5) + "SELECT E'\\';';\nSELECT 2;";
+        let parsed = parse(&sql).unwrap();
+        assert_eq!(located(&parsed), located(&whole(&sql)));
+        assert_eq!(
+            &sql[parsed[parsed.len() - 2].range.clone()],
+            "SELECT E'\\';'"
+        );
+    }
+
+    #[test]
+    fn reports_the_failing_statement_of_a_later_chunk() {
+        let sql = filling_a_chunk_but(0) + "SELECT 2;\nSELEC 3;\nSELECT 4;";
+        let error = parse(&sql).unwrap_err();
+        assert_eq!(error.offset, sql.find("SELEC 3").unwrap());
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub(crate) fn parse(sql: &str) -> Vec<ParsedStatement> {
                 None => unparsed(text, Dialect::Sqlite),
             };
             let mut statement = Statement::new(kind);
-            read_tokens(&mut statement, text, Dialect::Sqlite);
+            read_tokens(&mut statement, text, tokens(text, Dialect::Sqlite));
             ParsedStatement { range, statement }
         })
         .collect()

@@ -7,13 +7,24 @@ use crate::ir::{
     AlterAction, AlterTable, ColumnDef, ConstraintKind, ReindexTarget, Statement, StatementKind,
     TableConstraint, TypeName, Volatility,
 };
-use crate::rules::StatementContext;
+use crate::rules::{FileState, StatementContext};
 use crate::schema::Schema;
 
 /// The statement's `ALTER TABLE`, when it targets an existing table (not created earlier in this file).
 pub(crate) fn existing_alter<'a>(cx: &StatementContext<'a>) -> Option<&'a AlterTable> {
-    match &cx.statement.kind {
-        StatementKind::AlterTable(alter) if cx.is_existing(&alter.table) => Some(alter),
+    cx.existing_alter
+}
+
+/// What [`existing_alter`] returns, looked up once per statement by the engine: most rules ask, and
+/// each lookup hashes the table's name.
+pub(crate) fn alter_of_existing_table<'a>(
+    statement: &'a Statement,
+    file: &FileState,
+) -> Option<&'a AlterTable> {
+    match &statement.kind {
+        StatementKind::AlterTable(alter) if !file.created_tables.contains(&alter.table) => {
+            Some(alter)
+        }
         _ => None,
     }
 }

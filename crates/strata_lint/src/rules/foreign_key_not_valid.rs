@@ -26,11 +26,11 @@ pub(crate) const RULE: Rule = Rule {
 };
 
 fn check(cx: &StatementContext<'_>, out: &mut Vec<Finding>) {
-    let lock = lock_phrase(PgOperation::AddForeignKey, cx.pg_version());
     for (alter, constraint) in added_constraints(cx) {
         if let ConstraintKind::ForeignKey { references, .. } = &constraint.kind
             && !constraint.not_valid
         {
+            let lock = lock_phrase(PgOperation::AddForeignKey, cx.pg_version());
             out.push(
                 Finding::new(format!(
                     "foreign key{} on existing table `{}` is validated at once: it {lock} (and on `{references}`) while every row is checked",

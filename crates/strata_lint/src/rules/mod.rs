@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use crate::facts::PgOperation;
 use crate::input::{Dialect, Directives, ObjectName, Settings};
-use crate::ir::Statement;
+use crate::ir::{AlterTable, Statement};
 use crate::report::Severity;
 use crate::schema::Schema;
 
@@ -250,6 +250,8 @@ pub(crate) struct StatementContext<'a> {
     pub(crate) settings: &'a Settings,
     /// Marked `-- strata:backfill` (the statement, or the whole file).
     pub(crate) backfill: bool,
+    /// See [`common::existing_alter`].
+    pub(crate) existing_alter: Option<&'a AlterTable>,
 }
 
 impl StatementContext<'_> {
