@@ -94,10 +94,8 @@ pub(crate) fn run(context: &Context, args: &LintArgs) -> Result<ExitCode, CliErr
     for item in work {
         diagnostics.extend(match item {
             Work::Pending(set) => {
-                let driver = &mut database.as_mut().expect("pending work connects").driver;
-                let history = driver.read_history().map_err(|e| {
-                    CliError::failed(format!("cannot read the migration history: {e}"))
-                })?;
+                let history =
+                    super::read_history(database.as_mut().expect("pending work connects"))?;
                 lint_pending(
                     &ByHistory::new(&set, &history, None),
                     &settings,

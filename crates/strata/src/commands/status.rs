@@ -13,13 +13,13 @@ use crate::error::CliError;
 use crate::report::{backfill_json, backfills_text, status_json, status_table};
 
 pub(crate) fn run(context: &Context, check: bool) -> Result<ExitCode, CliError> {
-    let (_database, set, seen) = context.open_and_read(read_state)?;
-    let statuses = compute_status(&set, &seen.history);
+    let (_database, set, server) = context.open_and_read(read_state)?;
     let ServerState {
+        history,
         invalid_indexes,
         backfills,
-        ..
-    } = seen;
+    } = server;
+    let statuses = compute_status(&set, &history);
     if context.is_json() {
         context.print_json(&json!({
             "migrations": status_json(&statuses),

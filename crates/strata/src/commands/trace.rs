@@ -116,10 +116,7 @@ fn named_migration(set: &MigrationSet, argument: &str) -> Result<Version, CliErr
 /// What `strata up` would run on the configured database: pending migrations and a failed one.
 fn pending_migrations(context: &Context, set: &MigrationSet) -> Result<Vec<Version>, CliError> {
     let mut database = database::open(&context.settings)?;
-    let history = database
-        .driver
-        .read_history()
-        .map_err(|e| CliError::failed(format!("cannot read the migration history: {e}")))?;
+    let history = super::read_history(&mut database)?;
     Ok(compute_status(set, &history)
         .into_iter()
         .filter(|s| matches!(s.state, MigrationState::Pending | MigrationState::Failed))
