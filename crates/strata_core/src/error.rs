@@ -101,16 +101,22 @@ pub enum Error {
     DownInterrupted { version: Version },
 }
 
+/// The changed migrations, the first few by name: a directory pointed at the wrong place can
+/// make every applied migration "missing", and a thousand-item line helps nobody.
 fn describe_changes(modified: &[(Version, PathBuf)], missing: &[(Version, String)]) -> String {
-    let mut parts: Vec<String> = modified
+    const SHOWN: usize = 10;
+    let modified = modified
         .iter()
-        .map(|(v, path)| format!("{v} modified ({})", path.display()))
-        .collect();
-    parts.extend(
-        missing
-            .iter()
-            .map(|(v, name)| format!("{v} ({name}) missing")),
-    );
+        .map(|(v, path)| format!("{v} modified ({})", path.display()));
+    let missing = missing
+        .iter()
+        .map(|(v, name)| format!("{v} ({name}) missing"));
+    let mut parts: Vec<String> = modified.chain(missing).collect();
+    if parts.len() > SHOWN {
+        let more = parts.len() - SHOWN;
+        parts.truncate(SHOWN);
+        parts.push(format!("and {more} more (see `strata status`)"));
+    }
     parts.join(", ")
 }
 
@@ -151,5 +157,40 @@ impl Error {
             Error::DownInterrupted { version } => format!("run `strata resolve {version} --applied` or `--rolled-back` after checking the database"),
             _ => return None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn missing(count: i64) -> Vec<(Version, String)> {
+        (1..=count)
+            .map(|v| (Version::from_i64(v), format!("t{v}")))
+            .collect()
+    }
+
+    #[test]
+    fn a_few_changes_are_all_named() {
+        let modified = vec![(Version::from_i64(7), PathBuf::from("m/7_a.up.sql"))];
+        assert_eq!(
+            describe_changes(&modified, &missing(2)),
+            "7 modified (m/7_a.up.sql), 1 (t1) missing, 2 (t2) missing"
+        );
+    }
+
+    #[test]
+    fn many_changes_name_the_first_ten_and_count_the_rest() {
+        let text = describe_changes(&[], &missing(1000));
+        assert!(
+            text.starts_with("1 (t1) missing, 2 (t2) missing,"),
+            "{text}"
+        );
+        assert!(text.contains("10 (t10) missing"), "{text}");
+        assert!(!text.contains("11 (t11)"), "{text}");
+        assert!(
+            text.ends_with("and 990 more (see `strata status`)"),
+            "{text}"
+        );
     }
 }

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -347,7 +348,7 @@ fn read_files<'a>(
 }
 
 fn read_file(path: &Path, dialect: Dialect) -> Result<MigrationFile, SourceError> {
-    let bytes = fs::read(path).map_err(|cause| SourceError::Unreadable {
+    let bytes = read_small_file(path).map_err(|cause| SourceError::Unreadable {
         path: path.to_owned(),
         cause,
     })?;
@@ -371,6 +372,19 @@ fn read_file(path: &Path, dialect: Dialect) -> Result<MigrationFile, SourceError
         checksum,
         directives,
     })
+}
+
+/// The bytes of a file expected to be small. Unlike `fs::read`, it does not ask for the file's
+/// size first (a `statx` and an `lseek` per file, which a deploy reading thousands of files
+/// notices): it reads into a buffer that fits a typical migration and grows it when needed.
+fn read_small_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    let file = fs::File::open(path)?;
+    let mut bytes = Vec::with_capacity(8 * 1024);
+    // Through `Take`, `read_to_end` skips `File`'s size probe and reads until end of file.
+    file.take(u64::MAX).read_to_end(&mut bytes)?;
+    // Thousands of files are kept: give back the unused part of each buffer.
+    bytes.shrink_to_fit();
+    Ok(bytes)
 }
 
 /// Turns a free-form description into a file-name-safe `snake_case` name.

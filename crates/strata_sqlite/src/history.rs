@@ -44,17 +44,12 @@ pub(crate) fn read(conn: &Connection) -> rusqlite::Result<Vec<AppliedMigration>>
 }
 
 /// The state of one version's row, read inside the migration's transaction to detect that
-/// another process got there first.
+/// another process got there first. The history table exists by then: a run creates it before
+/// its first transaction.
 pub(crate) fn state_of(conn: &Connection, version: Version) -> rusqlite::Result<Option<RowState>> {
-    if !history_exists(conn)? {
-        return Ok(None);
-    }
     let state: Option<String> = conn
-        .query_row(
-            "SELECT state FROM strata_migrations WHERE version = ?1",
-            [version.as_i64()],
-            |row| row.get(0),
-        )
+        .prepare_cached("SELECT state FROM strata_migrations WHERE version = ?1")?
+        .query_row([version.as_i64()], |row| row.get(0))
         .optional()?;
     Ok(state.as_deref().and_then(RowState::parse))
 }
@@ -69,14 +64,12 @@ pub(crate) fn write(conn: &Connection, change: &HistoryChange) -> rusqlite::Resu
         }
         HistoryChange::Upsert(row) => {
             conn.prepare_cached(
-                "INSERT INTO strata_migrations (version, name, checksum, down_checksum, state, direction, \
-                 statement_count, statements_done, statement_checksums, error, applied_at, execution_ms, applied_by) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?11, ?12) \
-                 ON CONFLICT (version) DO UPDATE SET name = excluded.name, checksum = excluded.checksum, \
-                 down_checksum = excluded.down_checksum, state = excluded.state, direction = excluded.direction, \
-                 statement_count = excluded.statement_count, statements_done = excluded.statements_done, \
-                 statement_checksums = excluded.statement_checksums, error = excluded.error, \
-                 applied_at = excluded.applied_at, execution_ms = excluded.execution_ms, applied_by = excluded.applied_by",
+                // Every column is given, so replacing the row is the upsert; the plain form is
+                // cheaper for SQLite to re-prepare after each migration changes the schema.
+                "INSERT OR REPLACE INTO strata_migrations (version, name, checksum, down_checksum, state, \
+                 direction, statement_count, statements_done, statement_checksums, error, applied_at, \
+                 execution_ms, applied_by) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?11, ?12)",
             )?
             .execute(params![
                 row.version.as_i64(),
