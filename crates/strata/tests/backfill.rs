@@ -403,6 +403,29 @@ fn postgres_max_lag_without_replicas_does_not_wait() {
     );
 }
 
+/// Each batch asks PostgreSQL to write back the pages it evicts as it goes, so that a
+/// table-wide rewrite does not leave gigabytes of dirty pages for the checkpoint's `fsync`:
+/// the rows record the setting their batch ran with.
+#[test]
+fn postgres_batches_write_back_evicted_pages_as_they_go() {
+    let project = Project::new(Backend::Postgres, "backfill_flush");
+    exec(
+        &project,
+        "CREATE TABLE t (id integer PRIMARY KEY, flush text);\n\
+         INSERT INTO t (id) SELECT g FROM generate_series(1, 50) g;",
+    );
+    let output = backfill(
+        &project,
+        "UPDATE t SET flush = current_setting('backend_flush_after')",
+        &["--batch", "20"],
+    );
+    assert_exit(&output, 0);
+    assert_eq!(
+        project.query("SELECT flush, count(*) FROM t GROUP BY flush"),
+        [[Some("256kB".to_owned()), Some("50".to_owned())]]
+    );
+}
+
 /// `strata backfill --sql <sql> <flags>`.
 fn backfill(project: &Project, sql: &str, flags: &[&str]) -> Output {
     let mut args = vec!["backfill", "--sql", sql];
