@@ -42,8 +42,16 @@ pub(crate) fn splitter_for(dialect: Dialect) -> Result<Box<dyn Splitter>, CliErr
     }
 }
 
+/// Whether a command may change the database. It matters for SQLite, where opening a file that
+/// does not exist would create it: `status` or a dry run must leave nothing behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    Read,
+    Write,
+}
+
 /// Connects to the configured database.
-pub(crate) fn open(settings: &Settings) -> Result<Database, CliError> {
+pub(crate) fn open(settings: &Settings, access: Access) -> Result<Database, CliError> {
     let url = &settings.database_url;
     let dialect = dialect_of(url)?;
     if dialect != Dialect::MySql && !settings.replicas.is_empty() {
@@ -62,7 +70,11 @@ pub(crate) fn open(settings: &Settings) -> Result<Database, CliError> {
         Dialect::Sqlite => {
             let target = SqliteTarget::parse(url, &settings.url_base)
                 .map_err(|e| CliError::usage(format!("{e}: {}", redact_url(url))))?;
-            Box::new(SqliteDriver::open(&target).map_err(sqlite_open_error)?)
+            let driver = match access {
+                Access::Read => SqliteDriver::open_existing(&target),
+                Access::Write => SqliteDriver::open(&target),
+            };
+            Box::new(driver.map_err(sqlite_open_error)?)
         }
         Dialect::MySql => {
             let target = MySqlTarget::parse(url).map_err(|e| CliError::usage(e.to_string()))?;

@@ -7,6 +7,7 @@ mod database;
 mod error;
 mod interrupt;
 mod lint;
+mod output;
 mod report;
 
 use std::process::ExitCode;
@@ -31,7 +32,7 @@ fn main() -> ExitCode {
                     "notes": error.notes,
                     "hint": error.hint,
                 });
-                println!("{document}");
+                output::outln!("{document}");
             }
             eprint!("{}", error.render());
             ExitCode::from(error.exit_code)

@@ -267,3 +267,56 @@ fn snapshot_of_status_dry_run_and_a_failure() {
     insta::assert_snapshot!("status", stable(&stdout(&project.run(&["status"]))));
     insta::assert_snapshot!("failed_up_stdout", stable(&stdout(&failed)));
 }
+
+/// Looking changes nothing: `status` and a dry run on a SQLite database that does not exist yet
+/// show everything pending and leave no file behind; the first real `up` creates it.
+#[test]
+fn reading_commands_do_not_create_the_sqlite_file() {
+    let project = Project::new(Backend::Sqlite, "no_file");
+    project.migration("1_a.up.sql", "CREATE TABLE a (id integer);");
+    let database = project.path("app.db");
+    for args in [
+        &["status"][..],
+        &["up", "--dry-run"],
+        &["down", "--all", "--dry-run"],
+        &["validate"],
+    ] {
+        let output = project.run(args);
+        assert_exit(&output, 0);
+        assert!(
+            !database.exists(),
+            "`strata {}` created the database",
+            args.join(" ")
+        );
+    }
+    assert!(stdout(&project.run(&["status"])).contains("0 applied, 1 pending"));
+    assert_exit(&project.run(&["up"]), 0);
+    assert!(database.exists());
+    assert_eq!(project.history().len(), 1);
+}
+
+/// A reader that stops early (`strata status | head -1`) is no error: strata neither panics nor
+/// fails, and a run whose output nobody reads still does its work.
+#[test]
+fn a_closed_stdout_does_not_stop_or_break_a_command() {
+    let project = Project::new(Backend::Sqlite, "closed_pipe");
+    for version in 1..=200 {
+        project.migration(
+            &format!("{version}_t{version}.up.sql"),
+            &format!("CREATE TABLE t{version} (id integer);"),
+        );
+    }
+    for args in [&["up"][..], &["status"], &["up", "--dry-run"]] {
+        let mut child = project.spawn(args);
+        drop(child.stdout.take()); // the reader leaves before strata writes anything
+        let output = child.wait_with_output().expect("wait for strata");
+        assert_exit(&output, 0);
+        assert!(
+            !stderr(&output).contains("panicked"),
+            "`strata {}`: {}",
+            args.join(" "),
+            stderr(&output)
+        );
+    }
+    assert_eq!(project.history().len(), 200);
+}

@@ -24,6 +24,21 @@ pub struct SqliteDriver {
 }
 
 impl SqliteDriver {
+    /// Opens the database for commands that only read it (`status`, dry runs, `lint`): a file
+    /// that does not exist yet reads as an empty database and is not created, so looking
+    /// leaves nothing behind.
+    pub fn open_existing(target: &SqliteTarget) -> Result<SqliteDriver, DriverError> {
+        match target {
+            SqliteTarget::File(path) if !path.exists() && parent_exists(path) => {
+                SqliteDriver::with_connection(
+                    Connection::open_in_memory().map_err(|e| driver_error(&e))?,
+                    target,
+                )
+            }
+            _ => SqliteDriver::open(target),
+        }
+    }
+
     /// Opens (creating if needed) the database. The directory must exist.
     pub fn open(target: &SqliteTarget) -> Result<SqliteDriver, DriverError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -50,6 +65,13 @@ impl SqliteDriver {
             })?,
             SqliteTarget::Memory => Connection::open_in_memory().map_err(|e| driver_error(&e))?,
         };
+        SqliteDriver::with_connection(conn, target)
+    }
+
+    fn with_connection(
+        conn: Connection,
+        target: &SqliteTarget,
+    ) -> Result<SqliteDriver, DriverError> {
         let driver = SqliteDriver {
             conn,
             description: target.describe(),
@@ -66,6 +88,13 @@ impl SqliteDriver {
     fn set_busy_timeout(&self, wait: Duration) -> Result<(), DriverError> {
         self.conn.busy_timeout(wait).map_err(|e| driver_error(&e))
     }
+}
+
+/// Whether the directory a database file would be created in exists (a relative bare file
+/// name is in the current directory).
+fn parent_exists(path: &std::path::Path) -> bool {
+    path.parent()
+        .is_none_or(|dir| dir.as_os_str().is_empty() || dir.is_dir())
 }
 
 impl Driver for SqliteDriver {

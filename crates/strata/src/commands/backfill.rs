@@ -13,7 +13,7 @@ use strata_core::{
 
 use super::Context;
 use crate::args::BackfillArgs;
-use crate::database;
+use crate::database::{self, Access};
 use crate::error::CliError;
 use crate::report::{EventPrinter, backfill_json};
 
@@ -66,7 +66,7 @@ pub(crate) fn run(context: &Context, args: &BackfillArgs) -> Result<ExitCode, Cl
     if !args.replicas.is_empty() {
         settings.replicas.clone_from(&args.replicas);
     }
-    let mut database = database::open(&settings)?;
+    let mut database = database::open(&settings, Access::Write)?;
     let mut printer = EventPrinter::new(context.format);
     let outcome = strata_backfill::Engine.run(
         database.driver.as_mut(),

@@ -5,11 +5,13 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use super::{Context, parse_version, with_migrator};
+use crate::database::Access;
 use crate::error::CliError;
+use crate::output::outln;
 
 pub(crate) fn run(context: &Context, version: &str) -> Result<ExitCode, CliError> {
     let version = parse_version(version)?;
-    let (mut database, set) = context.open()?;
+    let (mut database, set) = context.open(Access::Write)?;
     let recorded = with_migrator(context, &mut database, &set, context.run_options(), |m| {
         m.baseline(version)
     })?;
@@ -17,7 +19,7 @@ pub(crate) fn run(context: &Context, version: &str) -> Result<ExitCode, CliError
         let versions: Vec<String> = recorded.iter().map(ToString::to_string).collect();
         context.print_json(&json!({"baselined": versions}));
     } else {
-        println!(
+        outln!(
             "recorded {} migration{} up to {version} as applied (not run)",
             recorded.len(),
             if recorded.len() == 1 { "" } else { "s" }

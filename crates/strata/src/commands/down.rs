@@ -6,6 +6,7 @@ use strata_core::DownTarget;
 
 use super::{Context, migrations, parse_version, print_plan, print_touched, with_migrator};
 use crate::args::DownArgs;
+use crate::database::Access;
 use crate::error::CliError;
 
 pub(crate) fn run(context: &Context, args: &DownArgs) -> Result<ExitCode, CliError> {
@@ -14,7 +15,11 @@ pub(crate) fn run(context: &Context, args: &DownArgs) -> Result<ExitCode, CliErr
         (None, true, _) => DownTarget::All,
         (None, false, steps) => DownTarget::Steps(steps.unwrap_or(1)),
     };
-    let (mut database, set) = context.open()?;
+    let (mut database, set) = context.open(if args.dry_run {
+        Access::Read
+    } else {
+        Access::Write
+    })?;
     with_migrator(
         context,
         &mut database,

@@ -8,12 +8,13 @@ use strata_core::{Event, MigrationState, Migrator, SnapshotOptions};
 
 use super::schema::snapshot;
 use super::{Context, with_migrator};
-use crate::database;
+use crate::database::{self, Access};
 use crate::error::CliError;
+use crate::output::{out, outln};
 use crate::report::{differences_json, differences_text};
 
 pub(crate) fn run(context: &Context) -> Result<ExitCode, CliError> {
-    let (mut live, set) = context.open()?;
+    let (mut live, set) = context.open(Access::Read)?;
     let statuses = with_migrator(context, &mut live, &set, context.run_options(), |m| {
         m.status()
     })?;
@@ -74,14 +75,14 @@ pub(crate) fn run(context: &Context) -> Result<ExitCode, CliError> {
             "notes": differences_json(&diff.notes),
         }));
     } else if diff.is_equivalent() {
-        println!("no drift: the schema is the one the applied migrations give");
-        print!("{}", differences_text(&[], &diff.notes, "  "));
+        outln!("no drift: the schema is the one the applied migrations give");
+        out!("{}", differences_text(&[], &diff.notes, "  "));
     } else {
-        println!(
+        outln!(
             "drift: the schema differs from the one the applied migrations give \
              (- expected but missing, + present but not expected, ~ changed):"
         );
-        print!("{}", differences_text(&diff.differences, &diff.notes, "  "));
+        out!("{}", differences_text(&diff.differences, &diff.notes, "  "));
     }
     Ok(if diff.is_equivalent() {
         ExitCode::SUCCESS

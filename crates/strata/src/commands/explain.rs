@@ -6,10 +6,11 @@ use std::process::ExitCode;
 use strata_lint::registry;
 
 use crate::error::CliError;
+use crate::output::out;
 
 pub(crate) fn run(rule_id: &str) -> Result<ExitCode, CliError> {
     if let Some(text) = strata_lint::explain(rule_id) {
-        print!("{text}");
+        out!("{text}");
         return Ok(ExitCode::SUCCESS);
     }
     let similar = registry::similar(rule_id);

@@ -14,9 +14,10 @@ use strata_lint::{Catalog, Diagnostic, Migration, Settings, Summary, report};
 use super::Context;
 use crate::args::{Format, LintArgs, LintDialect};
 use crate::config::DEFAULT_DATABASE_URL;
-use crate::database;
+use crate::database::{self, Access};
 use crate::error::CliError;
 use crate::lint::{ByHistory, parse_mysql_version, read_server, resolve_mysql_version, up_file};
+use crate::output::out;
 
 /// What to lint, decided before any server is contacted.
 enum Work {
@@ -80,7 +81,7 @@ pub(crate) fn run(context: &Context, args: &LintArgs) -> Result<ExitCode, CliErr
 
     let needs_server = args.catalog || work.iter().any(|w| matches!(w, Work::Pending(_)));
     let mut database = needs_server
-        .then(|| database::open(&context.settings))
+        .then(|| database::open(&context.settings, Access::Read))
         .transpose()?;
     let catalog = match database.as_mut().and_then(|db| db.driver.catalog_reader()) {
         Some(reader) => read_server(reader, &mut settings, version_given, args.catalog)?,
@@ -110,7 +111,7 @@ pub(crate) fn run(context: &Context, args: &LintArgs) -> Result<ExitCode, CliErr
             }
         });
     }
-    print!("{}", render(&diagnostics, context.format, args.verbose));
+    out!("{}", render(&diagnostics, context.format, args.verbose));
     Ok(if Summary::of(&diagnostics).errors > 0 {
         ExitCode::FAILURE
     } else {

@@ -25,8 +25,9 @@ use strata_core::{AppliedMigration, Dialect, Event, MigrationSet, Migrator, RunO
 
 use crate::args::{Cli, Command, Format, SchemaCommand};
 use crate::config::Settings;
-use crate::database::{self, Database};
+use crate::database::{self, Access, Database};
 use crate::error::CliError;
+use crate::output::{out, outln};
 use crate::report::EventPrinter;
 
 /// Runs the command line.
@@ -99,8 +100,8 @@ impl Context {
     /// Reads the migrations directory while connecting: each takes milliseconds, and every
     /// command needs both. A problem in the directory still wins (exit 2), and a missing
     /// directory is reported before any server is contacted.
-    fn open(&self) -> Result<(Database, MigrationSet), CliError> {
-        let (database, set, ()) = self.open_and_read(|_| Ok(()))?;
+    fn open(&self, access: Access) -> Result<(Database, MigrationSet), CliError> {
+        let (database, set, ()) = self.open_and_read(access, |_| Ok(()))?;
         Ok((database, set))
     }
 
@@ -109,6 +110,7 @@ impl Context {
     /// two, not their sum. `read` must only read (it runs before anything is locked).
     fn open_and_read<T>(
         &self,
+        access: Access,
         read: impl FnOnce(&mut Database) -> Result<T, CliError>,
     ) -> Result<(Database, MigrationSet, T), CliError> {
         let dialect = self.dialect()?;
@@ -122,7 +124,7 @@ impl Context {
         }
         let dir = self.settings.dir.clone();
         let loading = std::thread::spawn(move || load_migrations(&dir, dialect));
-        let database = database::open(&self.settings)
+        let database = database::open(&self.settings, access)
             .and_then(|mut database| read(&mut database).map(|value| (database, value)));
         let set = loading
             .join()
@@ -144,7 +146,7 @@ impl Context {
 
     /// Prints the command's JSON document on stdout.
     fn print_json(&self, document: &Value) {
-        println!("{document}");
+        outln!("{document}");
     }
 
     fn is_json(&self) -> bool {
@@ -241,7 +243,7 @@ fn print_plan(context: &Context, plan: &strata_core::Plan) {
     if context.is_json() {
         context.print_json(&crate::report::plan_json(plan));
     } else {
-        print!("{}", crate::report::plan_text(plan));
+        out!("{}", crate::report::plan_text(plan));
     }
 }
 
@@ -252,7 +254,7 @@ fn print_touched(context: &Context, report: &strata_core::RunReport, summary: &s
             &serde_json::json!({"migrations": crate::report::status_json(&report.touched)}),
         );
     } else {
-        println!("{summary}");
+        outln!("{summary}");
     }
 }
 

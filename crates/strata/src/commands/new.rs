@@ -6,6 +6,7 @@ use strata_core::source::{create_migration, migration_file_name};
 
 use super::Context;
 use crate::error::CliError;
+use crate::output::outln;
 
 pub(crate) fn run(context: &Context, description: &str) -> Result<ExitCode, CliError> {
     if migration_file_name(description).is_empty() {
@@ -17,8 +18,8 @@ pub(crate) fn run(context: &Context, description: &str) -> Result<ExitCode, CliE
     let label = next_label(&set, chrono::Utc::now().format("%Y%m%d%H%M%S").to_string());
     let (up, down) =
         create_migration(&set, &label, description).map_err(strata_core::Error::from)?;
-    println!("{}", up.display());
-    println!("{}", down.display());
+    outln!("{}", up.display());
+    outln!("{}", down.display());
     Ok(ExitCode::SUCCESS)
 }
 

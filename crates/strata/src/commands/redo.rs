@@ -3,10 +3,11 @@
 use std::process::ExitCode;
 
 use super::{Context, migrations, print_plan, print_touched, with_migrator};
+use crate::database::Access;
 use crate::error::CliError;
 
 pub(crate) fn run(context: &Context, steps: usize, dry_run: bool) -> Result<ExitCode, CliError> {
-    let (mut database, set) = context.open()?;
+    let (mut database, set) = context.open(if dry_run { Access::Read } else { Access::Write })?;
     with_migrator(
         context,
         &mut database,

@@ -7,7 +7,9 @@ use strata_core::Resolution;
 
 use super::{Context, parse_version, with_migrator};
 use crate::args::ResolveArgs;
+use crate::database::Access;
 use crate::error::CliError;
+use crate::output::outln;
 
 pub(crate) fn run(context: &Context, args: &ResolveArgs) -> Result<ExitCode, CliError> {
     let version = parse_version(&args.version)?;
@@ -16,7 +18,7 @@ pub(crate) fn run(context: &Context, args: &ResolveArgs) -> Result<ExitCode, Cli
     } else {
         Resolution::RolledBack
     };
-    let (mut database, set) = context.open()?;
+    let (mut database, set) = context.open(Access::Write)?;
     with_migrator(context, &mut database, &set, context.run_options(), |m| {
         m.resolve(version, resolution)
     })?;
@@ -24,7 +26,7 @@ pub(crate) fn run(context: &Context, args: &ResolveArgs) -> Result<ExitCode, Cli
     if context.is_json() {
         context.print_json(&json!({"version": version.to_string(), "state": state}));
     } else {
-        println!("migration {version} is now recorded as {state}");
+        outln!("migration {version} is now recorded as {state}");
     }
     Ok(ExitCode::SUCCESS)
 }

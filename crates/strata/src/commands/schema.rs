@@ -8,18 +8,19 @@ use strata_core::{SchemaSnapshot, SnapshotOptions};
 
 use super::Context;
 use crate::args::SchemaDumpArgs;
-use crate::database::{self, Database};
+use crate::database::{self, Access, Database};
 use crate::error::CliError;
+use crate::output::out;
 
 pub(crate) fn dump(context: &Context, args: &SchemaDumpArgs) -> Result<ExitCode, CliError> {
-    let mut database = database::open(&context.settings)?;
+    let mut database = database::open(&context.settings, Access::Read)?;
     let options = SnapshotOptions {
         include_owners: args.owners,
     };
     let text = snapshot(&mut database, &options)?.to_text();
     match &args.output {
         Some(path) => write_if_changed(path, &text)?,
-        None => print!("{text}"),
+        None => out!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -51,7 +52,7 @@ pub(crate) fn refresh_schema_file(
         return Ok(code);
     };
     if changed_database && code == ExitCode::SUCCESS {
-        let mut database = database::open(&context.settings)?;
+        let mut database = database::open(&context.settings, Access::Read)?;
         let text = snapshot(&mut database, &SnapshotOptions::default())?.to_text();
         write_if_changed(path, &text)?;
     }

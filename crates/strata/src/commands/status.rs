@@ -8,12 +8,13 @@ use strata_core::{
 };
 
 use super::Context;
-use crate::database::Database;
+use crate::database::{Access, Database};
 use crate::error::CliError;
+use crate::output::out;
 use crate::report::{backfill_json, backfills_text, status_json, status_table};
 
 pub(crate) fn run(context: &Context, check: bool) -> Result<ExitCode, CliError> {
-    let (_database, set, server) = context.open_and_read(read_state)?;
+    let (_database, set, server) = context.open_and_read(Access::Read, read_state)?;
     let ServerState {
         history,
         invalid_indexes,
@@ -27,9 +28,9 @@ pub(crate) fn run(context: &Context, check: bool) -> Result<ExitCode, CliError> 
             "invalid_indexes": invalid_indexes,
         }));
     } else {
-        print!("{}", status_table(&statuses));
+        out!("{}", status_table(&statuses));
         if !backfills.is_empty() {
-            print!("\n{}", backfills_text(&backfills));
+            out!("\n{}", backfills_text(&backfills));
         }
         for index in &invalid_indexes {
             eprintln!(

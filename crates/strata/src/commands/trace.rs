@@ -15,8 +15,9 @@ use strata_trace::{TraceError, TraceOptions, TraceReport};
 
 use super::{Context, parse_version};
 use crate::args::{Format, TraceArgs};
-use crate::database;
+use crate::database::{self, Access};
 use crate::error::CliError;
+use crate::output::out;
 
 pub(crate) fn run(context: &Context, args: &TraceArgs) -> Result<ExitCode, CliError> {
     if context.dialect()? != Dialect::Postgres {
@@ -74,8 +75,8 @@ pub(crate) fn run(context: &Context, args: &TraceArgs) -> Result<ExitCode, CliEr
     match context.format {
         Format::Json if failed.is_some() => {}
         Format::Json => context.print_json(&document),
-        Format::Markdown => print!("{}", strata_trace::render_markdown(&report)),
-        _ => print!("{}", strata_trace::render_human(&report, args.verbose)),
+        Format::Markdown => out!("{}", strata_trace::render_markdown(&report)),
+        _ => out!("{}", strata_trace::render_human(&report, args.verbose)),
     }
     if let Some(error) = failed {
         return Err(error.with_document(document));
@@ -115,7 +116,7 @@ fn named_migration(set: &MigrationSet, argument: &str) -> Result<Version, CliErr
 
 /// What `strata up` would run on the configured database: pending migrations and a failed one.
 fn pending_migrations(context: &Context, set: &MigrationSet) -> Result<Vec<Version>, CliError> {
-    let mut database = database::open(&context.settings)?;
+    let mut database = database::open(&context.settings, Access::Read)?;
     let history = super::read_history(&mut database)?;
     Ok(compute_status(set, &history)
         .into_iter()

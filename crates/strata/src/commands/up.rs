@@ -6,13 +6,22 @@ use serde_json::json;
 
 use super::{Context, parse_version, with_migrator};
 use crate::args::UpArgs;
+use crate::database::Access;
 use crate::error::CliError;
 use crate::lint::gate::{GateMode, LintGate};
+use crate::output::{out, outln};
 use crate::report::{plan_json, plan_text, status_json};
 
 pub(crate) fn run(context: &Context, args: &UpArgs) -> Result<ExitCode, CliError> {
     let target = args.to.as_deref().map(parse_version).transpose()?;
-    let (mut database, set, history) = context.open_and_read(super::read_history)?;
+    let (mut database, set, history) = context.open_and_read(
+        if args.dry_run {
+            Access::Read
+        } else {
+            Access::Write
+        },
+        super::read_history,
+    )?;
     let mut options = context.run_options();
     options.out_of_order |= args.out_of_order;
     options.ignore_modified = args.ignore_modified;
@@ -28,7 +37,7 @@ pub(crate) fn run(context: &Context, args: &UpArgs) -> Result<ExitCode, CliError
             if context.is_json() {
                 context.print_json(&lint.annotate(plan_json(&plan)));
             } else {
-                print!("{}", plan_text(&plan));
+                out!("{}", plan_text(&plan));
             }
             return Ok(lint.dry_run_exit_code());
         }
@@ -41,9 +50,9 @@ pub(crate) fn run(context: &Context, args: &UpArgs) -> Result<ExitCode, CliError
                     let applied = report.steps.iter().filter(|s| s.performed).count();
                     match applied {
                         0 if report.steps.is_empty() => {
-                            println!("nothing to apply: the database is up to date")
+                            outln!("nothing to apply: the database is up to date")
                         }
-                        n => println!("applied {n} migration{}", if n == 1 { "" } else { "s" }),
+                        n => outln!("applied {n} migration{}", if n == 1 { "" } else { "s" }),
                     }
                 }
                 Ok(ExitCode::SUCCESS)

@@ -5,10 +5,12 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use super::{Context, with_migrator};
+use crate::database::Access;
 use crate::error::CliError;
+use crate::output::outln;
 
 pub(crate) fn run(context: &Context) -> Result<ExitCode, CliError> {
-    let (mut database, set) = context.open()?;
+    let (mut database, set) = context.open(Access::Read)?;
     let problems = with_migrator(context, &mut database, &set, context.run_options(), |m| {
         m.validate()
     })?;
@@ -19,15 +21,15 @@ pub(crate) fn run(context: &Context) -> Result<ExitCode, CliError> {
             .collect();
         context.print_json(&json!({"valid": problems.is_empty(), "problems": problems}));
     } else if problems.is_empty() {
-        println!(
+        outln!(
             "ok: {} migrations, the applied ones match their files",
             set.migrations.len()
         );
     } else {
         for problem in &problems {
-            println!("problem: {}", problem.message);
+            outln!("problem: {}", problem.message);
         }
-        println!(
+        outln!(
             "\n{} problem{}",
             problems.len(),
             if problems.len() == 1 { "" } else { "s" }

@@ -9,6 +9,7 @@ use super::{Context, parse_version};
 use crate::args::VerifyArgs;
 use crate::database;
 use crate::error::CliError;
+use crate::output::out;
 use crate::report::{summary_text, verification_text, verify_json};
 
 pub(crate) fn run(context: &Context, args: &VerifyArgs) -> Result<ExitCode, CliError> {
@@ -35,7 +36,7 @@ pub(crate) fn run(context: &Context, args: &VerifyArgs) -> Result<ExitCode, CliE
     let human = !context.is_json();
     let report = verifier.run(&mut |verification| {
         if human {
-            print!("{}", verification_text(verification));
+            out!("{}", verification_text(verification));
         }
     })?;
     drop(scratch);
@@ -50,7 +51,7 @@ pub(crate) fn run(context: &Context, args: &VerifyArgs) -> Result<ExitCode, CliE
         });
     }
     if human {
-        print!("{}", summary_text(&report));
+        out!("{}", summary_text(&report));
     } else {
         context.print_json(&document);
     }

@@ -7,6 +7,7 @@ use strata_core::{Blocker, Direction, Event, IndexState};
 
 use super::backfill::BackfillPrinter;
 use crate::args::Format;
+use crate::output::outln;
 
 /// Prints run events in the chosen format.
 pub(crate) struct EventPrinter {
@@ -48,7 +49,7 @@ impl EventPrinter {
             Event::MigrationStarted { .. } => {}
             Event::StatementStarted { step, number } => {
                 let line = step.script.statements.get(number - 1).map_or(0, |s| s.line);
-                println!(
+                outln!(
                     "  {} {}: statement {number}/{} (line {line})",
                     step.label,
                     step.name,
@@ -60,7 +61,7 @@ impl EventPrinter {
                     "  dropping invalid index {} left by an earlier failed build",
                     index.name
                 ),
-                _ => println!(
+                _ => outln!(
                     "  index {} was already built before the interruption; not building it again",
                     index.name
                 ),
@@ -71,12 +72,13 @@ impl EventPrinter {
                 } else {
                     "reverted"
                 };
-                println!("{verb} {} {} ({execution_ms} ms)", step.label, step.name);
+                outln!("{verb} {} {} ({execution_ms} ms)", step.label, step.name);
             }
             Event::MigrationSkipped { step } => {
-                println!(
+                outln!(
                     "skipped {} {}: another process already did it",
-                    step.label, step.name
+                    step.label,
+                    step.name
                 );
             }
             Event::PreflightWaiting {

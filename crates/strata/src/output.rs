@@ -1,0 +1,39 @@
+//! The commands' standard output, written so that a reader leaving early is not an error.
+//!
+//! `print!` panics when stdout is a pipe whose reader has gone (`strata status | head -1`).
+//! [`out!`] and [`outln!`] drop the rest of the output instead and let the command carry on:
+//! a migration run is never cut short, or turned into a panic, by its reader leaving. Any other
+//! write error (a full disk behind a redirection) is reported once on stderr.
+
+use std::fmt;
+use std::io::{ErrorKind, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static REPORTED: AtomicBool = AtomicBool::new(false);
+
+/// Writes `args` to stdout; see the module documentation for what happens on errors.
+pub(crate) fn write(args: fmt::Arguments) {
+    let result = std::io::stdout().lock().write_fmt(args);
+    if let Err(error) = result
+        && error.kind() != ErrorKind::BrokenPipe
+        && !REPORTED.swap(true, Ordering::Relaxed)
+    {
+        eprintln!("strata: cannot write the output: {error}");
+    }
+}
+
+/// `print!` that tolerates a closed stdout.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::output::write(format_args!($($arg)*))
+    };
+}
+
+/// `println!` that tolerates a closed stdout.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::output::write(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+pub(crate) use {out, outln};
