@@ -59,7 +59,7 @@ pub use schema::{
 };
 pub use source::{Migration, MigrationFile, MigrationSet, SourceError};
 pub use statement::{IndexBuild, SplitError, Splitter, Statement, TransactionControl};
-pub use status::{MigrationState, MigrationStatus, compute_status};
+pub use status::{MigrationState, MigrationStatus, compute_status, migration_states};
 pub use text::LineIndex;
 pub use verify::{Verdict, Verification, Verifier, VerifyOptions, VerifyReport};
 pub use version::Version;

@@ -66,22 +66,54 @@ impl MigrationStatus {
 
 /// Computes the status of every migration in the files and in the history, ordered by version.
 pub fn compute_status(set: &MigrationSet, history: &[AppliedMigration]) -> Vec<MigrationStatus> {
+    pair_up(set, history)
+        .into_iter()
+        .map(|pair| match pair {
+            (Some(migration), row) => file_status(migration, row),
+            (None, Some(row)) => missing(row),
+            (None, None) => unreachable!("a pair has a file or a row"),
+        })
+        .collect()
+}
+
+/// Only each version's state: what deciding which migrations are pending needs, without
+/// copying the history or reading any down file.
+pub fn migration_states(
+    set: &MigrationSet,
+    history: &[AppliedMigration],
+) -> Vec<(Version, MigrationState)> {
+    pair_up(set, history)
+        .into_iter()
+        .map(|pair| match pair {
+            (Some(migration), row) => (migration.version, file_state(migration, row).0),
+            (None, Some(row)) => (row.version, MigrationState::Missing),
+            (None, None) => unreachable!("a pair has a file or a row"),
+        })
+        .collect()
+}
+
+/// Each version's file and history row, ordered by version (a missing file or no row is `None`).
+fn pair_up<'a>(
+    set: &'a MigrationSet,
+    history: &'a [AppliedMigration],
+) -> Vec<(Option<&'a Migration>, Option<&'a AppliedMigration>)> {
     let mut rows: Vec<&AppliedMigration> = history.iter().collect();
     rows.sort_by_key(|row| row.version);
-    let mut statuses = Vec::with_capacity(set.migrations.len() + rows.len());
+    let mut pairs = Vec::with_capacity(set.migrations.len() + rows.len());
     let mut row_iter = rows.into_iter().peekable();
     for migration in &set.migrations {
         while let Some(row) = row_iter.next_if(|row| row.version < migration.version) {
-            statuses.push(missing(row));
+            pairs.push((None, Some(row)));
         }
         let row = row_iter.next_if(|row| row.version == migration.version);
-        statuses.push(file_status(migration, row));
+        pairs.push((Some(migration), row));
     }
-    statuses.extend(row_iter.map(missing));
-    statuses
+    pairs.extend(row_iter.map(|row| (None, Some(row))));
+    pairs
 }
 
-fn file_status(migration: &Migration, row: Option<&AppliedMigration>) -> MigrationStatus {
+/// A file's state, and whether it changed since its history row was written.
+fn file_state(migration: &Migration, row: Option<&AppliedMigration>) -> (MigrationState, bool) {
     let changed = row.is_some_and(|row| row.checksum != migration.up.checksum);
     let state = match row.map(|row| row.state) {
         None => MigrationState::Pending,
@@ -89,6 +121,11 @@ fn file_status(migration: &Migration, row: Option<&AppliedMigration>) -> Migrati
         Some(RowState::Applied) => MigrationState::Applied,
         Some(RowState::Running | RowState::Failed) => MigrationState::Failed,
     };
+    (state, changed)
+}
+
+fn file_status(migration: &Migration, row: Option<&AppliedMigration>) -> MigrationStatus {
+    let (state, changed) = file_state(migration, row);
     MigrationStatus {
         version: migration.version,
         label: migration.label.clone(),

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 use strata_core::{
-    AppliedMigration, CatalogReader, Dialect, MigrationSet, MigrationState, Version, compute_status,
+    AppliedMigration, CatalogReader, Dialect, MigrationSet, MigrationState, Version,
+    migration_states,
 };
 use strata_lint::facts::{DEFAULT_MARIADB_VERSION, DEFAULT_MYSQL_VERSION, MySqlVersion};
 use strata_lint::{Catalog, Diagnostic, Migration, Settings, Summary};
@@ -43,10 +44,8 @@ impl ByHistory {
         history: &[AppliedMigration],
         target: Option<Version>,
     ) -> ByHistory {
-        let states: HashMap<Version, MigrationState> = compute_status(set, history)
-            .into_iter()
-            .map(|status| (status.version, status.state))
-            .collect();
+        let states: HashMap<Version, MigrationState> =
+            migration_states(set, history).into_iter().collect();
         let state_of = |migration: &&strata_core::Migration| {
             states
                 .get(&migration.version)
