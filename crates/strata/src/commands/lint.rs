@@ -5,6 +5,7 @@
 //! `--all`) and with `--catalog`. Everything knowable before that (arguments, `[lint]`
 //! configuration, the migration files) is checked first, so such problems exit 2.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -17,7 +18,7 @@ use crate::config::DEFAULT_DATABASE_URL;
 use crate::database::{self, Access};
 use crate::error::CliError;
 use crate::lint::{ByHistory, parse_mysql_version, read_server, resolve_mysql_version, up_file};
-use crate::output::out;
+use crate::output;
 
 /// What to lint, decided before any server is contacted.
 enum Work {
@@ -111,7 +112,7 @@ pub(crate) fn run(context: &Context, args: &LintArgs) -> Result<ExitCode, CliErr
             }
         });
     }
-    out!("{}", render(&diagnostics, context.format, args.verbose));
+    output::write_with(|out| write_report(out, &diagnostics, context.format, args.verbose));
     Ok(if Summary::of(&diagnostics).errors > 0 {
         ExitCode::FAILURE
     } else {
@@ -140,14 +141,25 @@ fn lint_pending(
     diagnostics
 }
 
-fn render(diagnostics: &[Diagnostic], format: Format, verbose: bool) -> String {
-    match format {
+/// Writes the report in `format`; JSON as it is serialised (a large run's document is tens of
+/// megabytes).
+fn write_report(
+    out: &mut dyn Write,
+    diagnostics: &[Diagnostic],
+    format: Format,
+    verbose: bool,
+) -> std::io::Result<()> {
+    let text = match format {
         Format::Human => report::render_human(diagnostics, verbose),
-        Format::Json => report::render_json(diagnostics) + "\n",
+        Format::Json => {
+            report::write_json(&mut *out, diagnostics)?;
+            return out.write_all(b"\n");
+        }
         Format::Sarif => report::render_sarif(diagnostics) + "\n",
         Format::Github => report::render_github(diagnostics),
         Format::Markdown => unreachable!("commands::run lets only `trace` take --format markdown"),
-    }
+    };
+    out.write_all(text.as_bytes())
 }
 
 fn load(dir: &Path, dialect: Dialect) -> Result<MigrationSet, CliError> {

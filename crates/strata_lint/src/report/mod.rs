@@ -11,5 +11,5 @@ mod sarif;
 pub use diagnostic::{Diagnostic, Severity, Summary};
 pub use github::render_github;
 pub use human::render_human;
-pub use json::render_json;
+pub use json::{render_json, write_json};
 pub use sarif::render_sarif;
