@@ -500,6 +500,62 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("2_y.down.sql has no up file"), "{err}");
+        // A down older than every up, between two ups, and after the last one.
+        for orphan in ["1_z.down.sql", "3_z.down.sql", "5_z.down.sql"] {
+            let dir = dir_with(&[
+                ("2_a.up.sql", b"SELECT 1;"),
+                ("2_a.down.sql", b"SELECT 1;"),
+                ("4_b.up.sql", b"SELECT 1;"),
+                (orphan, b"SELECT 1;"),
+            ]);
+            let err = MigrationSet::load(dir.path(), Dialect::Postgres)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(&format!("{orphan} has no up file")), "{err}");
+        }
+    }
+
+    #[test]
+    fn downs_pair_with_their_ups_and_duplicate_downs_are_named() {
+        let dir = dir_with(&[
+            ("1_a.up.sql", b"SELECT 1;"),
+            ("2_b.up.sql", b"SELECT 2;"),
+            ("2_b.down.sql", b"SELECT 3;"),
+            ("10_c.up.sql", b"SELECT 4;"),
+            ("10_c.down.sql", b"SELECT 5;"),
+        ]);
+        let set = MigrationSet::load(dir.path(), Dialect::Postgres).unwrap();
+        let downs: Vec<(String, Option<String>)> = set
+            .migrations
+            .iter()
+            .map(|m| {
+                (
+                    m.label.clone(),
+                    m.down_file().unwrap().map(|d| d.sql.clone()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            downs,
+            [
+                ("1".to_owned(), None),
+                ("2".to_owned(), Some("SELECT 3;".to_owned())),
+                ("10".to_owned(), Some("SELECT 5;".to_owned())),
+            ]
+        );
+        let dir = dir_with(&[
+            ("2_b.up.sql", b"SELECT 2;"),
+            ("2_b.down.sql", b"SELECT 3;"),
+            ("002_b.down.sql", b"SELECT 3;"),
+        ]);
+        let err = MigrationSet::load(dir.path(), Dialect::Postgres)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("002_b.down.sql and")
+                && err.contains("2_b.down.sql have the same version 2"),
+            "{err}"
+        );
     }
 
     #[test]
