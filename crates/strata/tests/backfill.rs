@@ -426,6 +426,68 @@ fn postgres_batches_write_back_evicted_pages_as_they_go() {
     );
 }
 
+/// A batch that deadlocks with the application's transaction is rolled back by PostgreSQL;
+/// strata runs it again once the application's transaction is through, and every row still
+/// changes exactly once.
+#[test]
+fn postgres_batch_chosen_as_deadlock_victim_is_retried() {
+    let project = Project::new(Backend::Postgres, "backfill_deadlock");
+    seed(&project, "t", 100);
+    let app = project.session();
+    // The application holds row 50 and never looks for deadlocks first, so strata's backend,
+    // which waits for it, is the one that finds the cycle and is rolled back.
+    app.query("SET deadlock_timeout = '60s'; BEGIN; SELECT id FROM t WHERE id = 50 FOR UPDATE");
+    let mut strata = std::process::Command::new(assert_cmd::cargo::cargo_bin("strata"))
+        .current_dir(project.dir.path())
+        .env("DATABASE_URL", &project.url)
+        .env_remove("PGSSLMODE")
+        .args([
+            "backfill",
+            "--sql",
+            "UPDATE t SET n = n + 1",
+            "--batch",
+            "100",
+            // Longer than the server's deadlock_timeout (1 s), so the deadlock is found first,
+            // and short enough for a retry to fit the default 30 s retry budget.
+            "--lock-timeout",
+            "5s",
+            "--format",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn strata");
+    // The batch has changed rows 1 to 49 and waits for row 50.
+    let waiting = Instant::now();
+    while scalar(
+        &project,
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'strata' AND wait_event_type = 'Lock'",
+    ) != "1"
+    {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(20),
+            "the batch never waited for row 50"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Now the application wants a row the batch holds: a deadlock. This returns once
+    // PostgreSQL has rolled the batch back (after the server's deadlock_timeout).
+    app.query("UPDATE t SET n = n WHERE id = 10");
+    app.query("COMMIT");
+    let output = strata.wait_with_output().expect("wait for strata");
+    assert_exit(&output, 0);
+    let events = stderr(&output);
+    assert!(
+        events.contains("backfill_lock_retry"),
+        "no retry reported: {events}"
+    );
+    assert_eq!(
+        histogram(&project, "t"),
+        [("1".to_owned(), "100".to_owned())]
+    );
+}
+
 /// `strata backfill --sql <sql> <flags>`.
 fn backfill(project: &Project, sql: &str, flags: &[&str]) -> Output {
     let mut args = vec!["backfill", "--sql", sql];

@@ -21,7 +21,7 @@ use strata_core::{
 use tokio_postgres::{Row, SimpleQueryMessage};
 
 use crate::driver::PgDriver;
-use crate::errors::{driver_error, quote_ident, sql_literal};
+use crate::errors::{batch_error, driver_error, quote_ident, sql_literal};
 
 /// Advisory lock class of backfills ("stbf"); the second key is `hashtext(name)`. The migration
 /// lock uses the one-bigint form, so the two never collide.
@@ -255,7 +255,7 @@ impl BackfillDriver for PgDriver {
         }
         self.block_on(self.client().batch_execute(&begin))
             .map_err(|e| driver_error(&e))?;
-        let outcome = self.batch_in_transaction(batch);
+        let outcome = self.batch_in_transaction(batch).map_err(batch_error);
         if outcome.is_err() {
             self.rollback();
         }

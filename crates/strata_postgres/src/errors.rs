@@ -32,6 +32,27 @@ pub fn driver_error(error: &tokio_postgres::Error) -> DriverError {
     DriverError::new(message)
 }
 
+/// An error of a backfill batch: like any other, except that a deadlock (40P01) or a
+/// serialization failure (40001) rolled the whole batch back, so it is worth retrying like a
+/// lock timeout: the application's transaction that won keeps going, and the batch runs again.
+pub(crate) fn batch_error(mut error: DriverError) -> DriverError {
+    let why = match error.code.as_deref() {
+        Some("40P01") => {
+            "PostgreSQL rolled the batch back to break a deadlock with another transaction"
+        }
+        Some("40001") => {
+            "PostgreSQL rolled the batch back: it could not be serialized with another transaction"
+        }
+        _ => return error,
+    };
+    error.lock_not_available = true;
+    error.detail = Some(match error.detail.take() {
+        Some(server) => format!("{why}: {server}"),
+        None => why.to_owned(),
+    });
+    error
+}
+
 /// A string literal that reads the same whatever `standard_conforming_strings` says.
 pub(crate) fn sql_literal(value: &str) -> String {
     format!("E'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
