@@ -437,7 +437,7 @@ fn postgres_batch_chosen_as_deadlock_victim_is_retried() {
     // The application holds row 50 and never looks for deadlocks first, so strata's backend,
     // which waits for it, is the one that finds the cycle and is rolled back.
     app.query("SET deadlock_timeout = '60s'; BEGIN; SELECT id FROM t WHERE id = 50 FOR UPDATE");
-    let mut strata = std::process::Command::new(assert_cmd::cargo::cargo_bin("strata"))
+    let strata = std::process::Command::new(assert_cmd::cargo::cargo_bin("strata"))
         .current_dir(project.dir.path())
         .env("DATABASE_URL", &project.url)
         .env_remove("PGSSLMODE")
