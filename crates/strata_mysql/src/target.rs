@@ -53,6 +53,15 @@ impl MySqlTarget {
             });
         };
         let redacted = redact(url);
+        if let Some(option) = tls_option(rest) {
+            return Err(TargetError {
+                redacted,
+                reason: format!(
+                    "`{option}` is not supported for MySQL/MariaDB: strata connects to them without \
+                     TLS (reach the server over a trusted network or a tunnel)"
+                ),
+            });
+        }
         let opts = Opts::from_url(&format!("mysql://{rest}")).map_err(|e| TargetError {
             redacted: redacted.clone(),
             reason: e.to_string(),
@@ -120,6 +129,16 @@ fn redact(url: &str) -> String {
     format!("{scheme}://{authority}/{path}")
 }
 
+/// The libpq TLS option a URL's query string asks for, if any. strata has no TLS for MySQL, and
+/// silently connecting in plain text to a URL that asks for TLS would be worse than refusing.
+fn tls_option(rest: &str) -> Option<&str> {
+    let (_, query) = rest.split_once('?')?;
+    query
+        .split('&')
+        .map(|pair| pair.split_once('=').map_or(pair, |(key, _)| key))
+        .find(|key| matches!(*key, "sslmode" | "sslrootcert" | "ssl-mode" | "ssl"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +161,21 @@ mod tests {
                 .flavor(),
             Flavor::MySql
         );
+    }
+
+    #[test]
+    fn a_url_asking_for_tls_is_refused_not_connected_in_plain_text() {
+        for url in [
+            "mysql://app:pw@db/shop?sslmode=require",
+            "mariadb://app:pw@db/shop?prefer_socket=false&sslrootcert=/ca.pem",
+        ] {
+            let error = MySqlTarget::parse(url).err().expect("refused");
+            assert!(
+                error.reason.contains("not supported for MySQL/MariaDB"),
+                "{error}"
+            );
+            assert!(!error.to_string().contains("pw"), "{error}");
+        }
     }
 
     #[test]
