@@ -50,6 +50,13 @@ pub(crate) enum Access {
     Write,
 }
 
+impl Access {
+    /// A command that changes the database unless it is a dry run.
+    pub(crate) fn unless_dry_run(dry_run: bool) -> Access {
+        if dry_run { Access::Read } else { Access::Write }
+    }
+}
+
 /// Connects to the configured database.
 pub(crate) fn open(settings: &Settings, access: Access) -> Result<Database, CliError> {
     let url = &settings.database_url;

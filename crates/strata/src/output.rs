@@ -13,14 +13,18 @@ static REPORTED: AtomicBool = AtomicBool::new(false);
 
 /// Writes `args` to stdout; see the module documentation for what happens on errors.
 pub(crate) fn write(args: fmt::Arguments) {
-    write_with(|out| out.write_fmt(args));
+    report(std::io::stdout().lock().write_fmt(args));
 }
 
 /// Lets `write` stream a large output to stdout through a buffer, with the same handling of
 /// errors as [`out!`].
 pub(crate) fn write_with(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let result = write(&mut out).and_then(|()| out.flush());
+    report(write(&mut out).and_then(|()| out.flush()));
+}
+
+/// Drops a closed pipe's error; says once what any other write error was.
+fn report(result: std::io::Result<()>) {
     if let Err(error) = result
         && error.kind() != ErrorKind::BrokenPipe
         && !REPORTED.swap(true, Ordering::Relaxed)

@@ -437,27 +437,19 @@ fn postgres_batch_chosen_as_deadlock_victim_is_retried() {
     // The application holds row 50 and never looks for deadlocks first, so strata's backend,
     // which waits for it, is the one that finds the cycle and is rolled back.
     app.query("SET deadlock_timeout = '60s'; BEGIN; SELECT id FROM t WHERE id = 50 FOR UPDATE");
-    let strata = std::process::Command::new(assert_cmd::cargo::cargo_bin("strata"))
-        .current_dir(project.dir.path())
-        .env("DATABASE_URL", &project.url)
-        .env_remove("PGSSLMODE")
-        .args([
-            "backfill",
-            "--sql",
-            "UPDATE t SET n = n + 1",
-            "--batch",
-            "100",
-            // Longer than the server's deadlock_timeout (1 s), so the deadlock is found first,
-            // and short enough for a retry to fit the default 30 s retry budget.
-            "--lock-timeout",
-            "5s",
-            "--format",
-            "json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn strata");
+    let strata = project.spawn(&[
+        "backfill",
+        "--sql",
+        "UPDATE t SET n = n + 1",
+        "--batch",
+        "100",
+        // Longer than the server's deadlock_timeout (1 s), so the deadlock is found first,
+        // and short enough for a retry to fit the default 30 s retry budget.
+        "--lock-timeout",
+        "5s",
+        "--format",
+        "json",
+    ]);
     // The batch has changed rows 1 to 49 and waits for row 50.
     let waiting = Instant::now();
     while scalar(

@@ -69,9 +69,8 @@ pub fn compute_status(set: &MigrationSet, history: &[AppliedMigration]) -> Vec<M
     pair_up(set, history)
         .into_iter()
         .map(|pair| match pair {
-            (Some(migration), row) => file_status(migration, row),
-            (None, Some(row)) => missing(row),
-            (None, None) => unreachable!("a pair has a file or a row"),
+            Pair::File(migration, row) => file_status(migration, row),
+            Pair::Missing(row) => missing(row),
         })
         .collect()
 }
@@ -85,30 +84,34 @@ pub fn migration_states(
     pair_up(set, history)
         .into_iter()
         .map(|pair| match pair {
-            (Some(migration), row) => (migration.version, file_state(migration, row).0),
-            (None, Some(row)) => (row.version, MigrationState::Missing),
-            (None, None) => unreachable!("a pair has a file or a row"),
+            Pair::File(migration, row) => (migration.version, file_state(migration, row).0),
+            Pair::Missing(row) => (row.version, MigrationState::Missing),
         })
         .collect()
 }
 
-/// Each version's file and history row, ordered by version (a missing file or no row is `None`).
-fn pair_up<'a>(
-    set: &'a MigrationSet,
-    history: &'a [AppliedMigration],
-) -> Vec<(Option<&'a Migration>, Option<&'a AppliedMigration>)> {
+/// One version as the directory and the history see it.
+enum Pair<'a> {
+    /// A file, and its history row if it has one.
+    File(&'a Migration, Option<&'a AppliedMigration>),
+    /// A history row whose file is gone.
+    Missing(&'a AppliedMigration),
+}
+
+/// Each version's file and history row, ordered by version.
+fn pair_up<'a>(set: &'a MigrationSet, history: &'a [AppliedMigration]) -> Vec<Pair<'a>> {
     let mut rows: Vec<&AppliedMigration> = history.iter().collect();
     rows.sort_by_key(|row| row.version);
     let mut pairs = Vec::with_capacity(set.migrations.len() + rows.len());
     let mut row_iter = rows.into_iter().peekable();
     for migration in &set.migrations {
         while let Some(row) = row_iter.next_if(|row| row.version < migration.version) {
-            pairs.push((None, Some(row)));
+            pairs.push(Pair::Missing(row));
         }
         let row = row_iter.next_if(|row| row.version == migration.version);
-        pairs.push((Some(migration), row));
+        pairs.push(Pair::File(migration, row));
     }
-    pairs.extend(row_iter.map(|row| (None, Some(row))));
+    pairs.extend(row_iter.map(Pair::Missing));
     pairs
 }
 

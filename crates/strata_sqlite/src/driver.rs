@@ -29,7 +29,7 @@ impl SqliteDriver {
     /// leaves nothing behind.
     pub fn open_existing(target: &SqliteTarget) -> Result<SqliteDriver, DriverError> {
         match target {
-            SqliteTarget::File(path) if !path.exists() && parent_exists(path) => {
+            SqliteTarget::File(path) if !path.exists() && missing_directory(path).is_none() => {
                 SqliteDriver::with_connection(
                     Connection::open_in_memory().map_err(|e| driver_error(&e))?,
                     target,
@@ -52,14 +52,8 @@ impl SqliteDriver {
                     path.display(),
                     error.message
                 );
-                if path
-                    .parent()
-                    .is_some_and(|dir| !dir.as_os_str().is_empty() && !dir.exists())
-                {
-                    error.hint = Some(format!(
-                        "the directory {} does not exist",
-                        path.parent().unwrap_or(path).display()
-                    ));
+                if let Some(dir) = missing_directory(path) {
+                    error.hint = Some(format!("the directory {} does not exist", dir.display()));
                 }
                 error
             })?,
@@ -90,11 +84,11 @@ impl SqliteDriver {
     }
 }
 
-/// Whether the directory a database file would be created in exists (a relative bare file
-/// name is in the current directory).
-fn parent_exists(path: &std::path::Path) -> bool {
+/// The directory a database file would be created in, when there is no such directory (a bare
+/// file name is in the current directory, which exists).
+fn missing_directory(path: &std::path::Path) -> Option<&std::path::Path> {
     path.parent()
-        .is_none_or(|dir| dir.as_os_str().is_empty() || dir.is_dir())
+        .filter(|dir| !dir.as_os_str().is_empty() && !dir.is_dir())
 }
 
 impl Driver for SqliteDriver {

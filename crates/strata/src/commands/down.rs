@@ -15,11 +15,7 @@ pub(crate) fn run(context: &Context, args: &DownArgs) -> Result<ExitCode, CliErr
         (None, true, _) => DownTarget::All,
         (None, false, steps) => DownTarget::Steps(steps.unwrap_or(1)),
     };
-    let (mut database, set) = context.open(if args.dry_run {
-        Access::Read
-    } else {
-        Access::Write
-    })?;
+    let (mut database, set) = context.open(Access::unless_dry_run(args.dry_run))?;
     with_migrator(
         context,
         &mut database,

@@ -7,7 +7,7 @@ use crate::database::Access;
 use crate::error::CliError;
 
 pub(crate) fn run(context: &Context, steps: usize, dry_run: bool) -> Result<ExitCode, CliError> {
-    let (mut database, set) = context.open(if dry_run { Access::Read } else { Access::Write })?;
+    let (mut database, set) = context.open(Access::unless_dry_run(dry_run))?;
     with_migrator(
         context,
         &mut database,

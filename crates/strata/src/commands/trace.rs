@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use strata_core::{Dialect, MigrationSet, MigrationState, Version, compute_status};
+use strata_core::{Dialect, MigrationSet, MigrationState, Version, migration_states};
 use strata_lint::Summary;
 use strata_trace::{TraceError, TraceOptions, TraceReport};
 
@@ -118,10 +118,10 @@ fn named_migration(set: &MigrationSet, argument: &str) -> Result<Version, CliErr
 fn pending_migrations(context: &Context, set: &MigrationSet) -> Result<Vec<Version>, CliError> {
     let mut database = database::open(&context.settings, Access::Read)?;
     let history = super::read_history(&mut database)?;
-    Ok(compute_status(set, &history)
+    Ok(migration_states(set, &history)
         .into_iter()
-        .filter(|s| matches!(s.state, MigrationState::Pending | MigrationState::Failed))
-        .map(|s| s.version)
+        .filter(|(_, state)| matches!(state, MigrationState::Pending | MigrationState::Failed))
+        .map(|(version, _)| version)
         .collect())
 }
 

@@ -16,14 +16,8 @@ use crate::report::{plan_json, plan_text, status_json};
 
 pub(crate) fn run(context: &Context, args: &UpArgs) -> Result<ExitCode, CliError> {
     let target = args.to.as_deref().map(parse_version).transpose()?;
-    let (mut database, set, history) = context.open_and_read(
-        if args.dry_run {
-            Access::Read
-        } else {
-            Access::Write
-        },
-        super::read_history,
-    )?;
+    let (mut database, set, history) =
+        context.open_and_read(Access::unless_dry_run(args.dry_run), super::read_history)?;
     let mut options = context.run_options();
     options.out_of_order |= args.out_of_order;
     options.ignore_modified = args.ignore_modified;
