@@ -212,37 +212,38 @@ pub(crate) fn open_scratch(settings: &Settings) -> Result<Scratch, CliError> {
     })
 }
 
+const UNREACHABLE_HINT: &str = "check that the server is running and the host and port are right";
+const LOGIN_HINT: &str = "check the user name and password in the database URL";
+const NO_DATABASE_HINT: &str = "create the database first, or fix its name in the URL";
+const TLS_HINT: &str = "check sslmode and sslrootcert in the URL";
+const URL_HINT: &str = "check the database URL";
+
 fn mysql_connect_error(error: strata_mysql::ConnectError) -> CliError {
     use strata_mysql::ConnectError as E;
     let hint = match &error {
-        E::Unreachable { .. } => "check that the server is running and the host and port are right",
-        E::AuthenticationFailed { .. } => "check the user name and password in the database URL",
-        E::DatabaseDoesNotExist { .. } => "create the database first, or fix its name in the URL",
-        _ => "check the database URL",
+        E::Unreachable { .. } => UNREACHABLE_HINT,
+        E::AuthenticationFailed { .. } => LOGIN_HINT,
+        E::DatabaseDoesNotExist { .. } => NO_DATABASE_HINT,
+        E::Tls { .. } => TLS_HINT,
+        _ => URL_HINT,
     };
-    let cli = if error.is_config_error() {
-        CliError::usage(error.to_string())
-    } else {
-        CliError::failed(error.to_string())
-    };
-    cli.with_hint(hint)
+    connect_failure(&error, error.is_config_error(), hint)
 }
 
 pub(crate) fn connect_error(error: ConnectError) -> CliError {
     let hint = match &error {
-        ConnectError::Unreachable { .. } => {
-            "check that the server is running and the host and port are right"
-        }
-        ConnectError::AuthenticationFailed { .. } => {
-            "check the user name and password in the database URL"
-        }
-        ConnectError::DatabaseDoesNotExist { .. } => {
-            "create the database first, or fix its name in the URL"
-        }
-        ConnectError::Tls { .. } => "check sslmode and sslrootcert in the URL",
-        _ => "check the database URL",
+        ConnectError::Unreachable { .. } => UNREACHABLE_HINT,
+        ConnectError::AuthenticationFailed { .. } => LOGIN_HINT,
+        ConnectError::DatabaseDoesNotExist { .. } => NO_DATABASE_HINT,
+        ConnectError::Tls { .. } => TLS_HINT,
+        _ => URL_HINT,
     };
-    let cli = if error.is_config_error() {
+    connect_failure(&error, error.is_config_error(), hint)
+}
+
+/// A bad URL is a usage error (exit 2); a server that cannot be reached or refuses, a failure.
+fn connect_failure(error: &dyn std::fmt::Display, is_config: bool, hint: &str) -> CliError {
+    let cli = if is_config {
         CliError::usage(error.to_string())
     } else {
         CliError::failed(error.to_string())

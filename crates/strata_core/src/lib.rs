@@ -30,6 +30,7 @@ pub mod source;
 pub mod statement;
 pub mod status;
 pub mod text;
+pub mod tls;
 pub mod verify;
 pub mod version;
 
@@ -61,5 +62,6 @@ pub use source::{Migration, MigrationFile, MigrationSet, SourceError};
 pub use statement::{IndexBuild, SplitError, Splitter, Statement, TransactionControl};
 pub use status::{MigrationState, MigrationStatus, compute_status, migration_states};
 pub use text::LineIndex;
+pub use tls::SslMode;
 pub use verify::{Verdict, Verification, Verifier, VerifyOptions, VerifyReport};
 pub use version::Version;

@@ -7,8 +7,8 @@
 
 use std::time::{Duration, Instant};
 
+use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, OptsBuilder};
 use strata_core::backfill::ReplicaLag;
 use strata_core::{
     AppliedMigration, Dialect, Driver, DriverError, HistoryChange, LockError, LockHolder,
@@ -44,11 +44,8 @@ impl MySqlDriver {
                 target: target.redacted().to_owned(),
                 cause: e.to_string(),
             })?;
-        // Affected rows count the rows an UPDATE matched, not only those whose values changed,
-        // so a backfill reports every row its statement touched, as on PostgreSQL and SQLite.
-        let opts = OptsBuilder::from_opts(target.opts()).client_found_rows(true);
         let conn = runtime
-            .block_on(Conn::new(opts))
+            .block_on(target.connect())
             .map_err(|e| ConnectError::classify(&e, target.redacted(), target.database()))?;
         Ok(MySqlDriver {
             runtime,
@@ -93,10 +90,11 @@ impl MySqlDriver {
     /// Runs one statement, watched, and turns a failure into a [`DriverError`] that says what
     /// it waited for and who held it.
     fn run_watched(&mut self, sql: &str, waiting: WaitReport) -> Result<(), DriverError> {
-        let opts = self.target.opts();
+        let target = self.target.clone();
         let id = self.connection_id;
         let (runtime, conn) = self.parts();
-        let (result, observed) = runtime.block_on(watched(conn.query_drop(sql), opts, id, waiting));
+        let (result, observed) =
+            runtime.block_on(watched(conn.query_drop(sql), &target, id, waiting));
         result.map_err(|e| with_observations(driver_error(&e), observed))
     }
 

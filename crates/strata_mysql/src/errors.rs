@@ -55,6 +55,10 @@ pub enum ConnectError {
     InvalidUrl(#[from] crate::target::TargetError),
     #[error("cannot connect to {target}: {cause}")]
     Unreachable { target: String, cause: String },
+    /// TLS could not be set up with a URL whose `sslmode` requires it, or the server's
+    /// certificate was not accepted.
+    #[error("TLS with {target} failed: {cause}")]
+    Tls { target: String, cause: String },
     #[error("login to {target} failed: {message}")]
     AuthenticationFailed { target: String, message: String },
     #[error("database \"{database}\" does not exist on {target}")]
@@ -90,11 +94,40 @@ impl ConnectError {
                     message: format!("[{}] {}", server.code, server.message),
                 },
             },
+            mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer) => {
+                ConnectError::Tls {
+                    target,
+                    cause: "the server does not offer TLS (its have_ssl is not YES)".into(),
+                }
+            }
+            tls if crate::target::is_tls_failure(tls) => ConnectError::Tls {
+                target,
+                cause: tls_cause(tls),
+            },
             other => ConnectError::Unreachable {
                 target,
                 cause: driver_error(other).message,
             },
         }
+    }
+}
+
+/// The handshake's own reason (the innermost error: rustls's), with what to change for the
+/// two certificate failures people meet.
+fn tls_cause(error: &mysql_async::Error) -> String {
+    let mut innermost: &dyn std::error::Error = error;
+    while let Some(source) = innermost.source() {
+        innermost = source;
+    }
+    let cause = innermost.to_string();
+    if cause.contains("not valid for name") {
+        format!(
+            "{cause}; connect by a name the certificate lists (on MySQL/MariaDB verify-ca checks the name too)"
+        )
+    } else if cause.contains("UnknownIssuer") {
+        format!("{cause}; give the CA that signed the server's certificate as sslrootcert")
+    } else {
+        cause
     }
 }
 

@@ -1,6 +1,7 @@
 //! MySQL and MariaDB driver for strata.
 //!
-//! - [`MySqlTarget`] parses `mysql://` and `mariadb://` URLs;
+//! - [`MySqlTarget`] parses `mysql://` and `mariadb://` URLs and connects with libpq's
+//!   `sslmode` (TLS over rustls);
 //! - [`MySqlSplitter`] splits files like the `mysql` client (`DELIMITER` blocks) and marks the
 //!   statements that commit implicitly;
 //! - [`MySqlDriver`] runs migrations, keeps the history table, serialises deployers with

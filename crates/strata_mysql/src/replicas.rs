@@ -101,7 +101,7 @@ impl Replica {
     /// text value.
     async fn status(&mut self) -> Result<Vec<StatusRow>, DriverError> {
         if self.conn.is_none() {
-            let conn = Conn::new(self.target.opts()).await.map_err(|e| {
+            let conn = self.target.connect().await.map_err(|e| {
                 let error = ConnectError::classify(&e, self.target.redacted(), "");
                 DriverError::new(format!("replica: {error}")).with_hint(Some(replica_hint()))
             })?;

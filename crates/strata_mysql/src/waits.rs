@@ -9,8 +9,10 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Opts};
+
+use crate::target::MySqlTarget;
 use strata_core::{Blocker, WaitReport};
 
 const WATCH_AFTER: Duration = Duration::from_millis(200);
@@ -51,7 +53,7 @@ pub(crate) struct Observed {
 /// moment, a second session watches what it waits for, reporting blockers through `waiting`.
 pub(crate) async fn watched<T>(
     work: impl Future<Output = T>,
-    opts: Opts,
+    target: &MySqlTarget,
     connection_id: u32,
     waiting: WaitReport<'_>,
 ) -> (T, Observed) {
@@ -61,7 +63,7 @@ pub(crate) async fn watched<T>(
         output = &mut work => return (output, Observed::default()),
         () = tokio::time::sleep(WATCH_AFTER) => {}
     }
-    let mut observer = Conn::new(opts).await.ok();
+    let mut observer = target.connect().await.ok();
     let mut observed = Observed::default();
     let mut last_report: Option<Instant> = None;
     loop {

@@ -26,6 +26,8 @@ use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{Client, Config, NoTls, Socket};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+pub use strata_core::SslMode;
+
 use crate::tls::{self, Verification};
 
 /// Shown in `pg_stat_activity` so a DBA can tell strata's sessions apart, unless the URL names another.
@@ -35,63 +37,6 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Where libpq (Debian's build, then upstream's) looks for a server's socket when no host is given.
 const DEFAULT_SOCKET_DIRS: [&str; 2] = ["/var/run/postgresql", "/tmp"];
 const DEFAULT_PORT: u16 = 5432;
-
-/// libpq's `sslmode`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SslMode {
-    /// Plaintext only.
-    Disable,
-    /// Plaintext first; TLS (unverified) only if the server rejects the plaintext session.
-    Allow,
-    /// TLS (unverified) when the server offers it, else plaintext. The default.
-    Prefer,
-    /// TLS or fail; the certificate is not verified unless `sslrootcert` is given (then as `verify-ca`).
-    Require,
-    /// TLS, with the certificate chain checked against the trusted roots.
-    VerifyCa,
-    /// TLS, with the chain and the host name checked.
-    VerifyFull,
-}
-
-impl SslMode {
-    /// The libpq spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SslMode::Disable => "disable",
-            SslMode::Allow => "allow",
-            SslMode::Prefer => "prefer",
-            SslMode::Require => "require",
-            SslMode::VerifyCa => "verify-ca",
-            SslMode::VerifyFull => "verify-full",
-        }
-    }
-}
-
-impl fmt::Display for SslMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for SslMode {
-    type Err = ConnectError;
-
-    fn from_str(s: &str) -> Result<SslMode, ConnectError> {
-        Ok(match s {
-            "disable" => SslMode::Disable,
-            "allow" => SslMode::Allow,
-            "prefer" => SslMode::Prefer,
-            "require" => SslMode::Require,
-            "verify-ca" => SslMode::VerifyCa,
-            "verify-full" => SslMode::VerifyFull,
-            other => {
-                return Err(invalid(format!(
-                    "unknown sslmode `{other}` (expected disable, allow, prefer, require, verify-ca or verify-full)"
-                )));
-            }
-        })
-    }
-}
 
 /// Why a connection could not be made. Each variant's message is complete and safe to print: it names the
 /// target in redacted form and never contains a password.
@@ -220,7 +165,9 @@ impl PgTarget {
         };
 
         let requested = match parts.sslmode.or_else(|| env("PGSSLMODE")) {
-            Some(mode) => mode.parse()?,
+            Some(mode) => mode
+                .parse()
+                .map_err(|e: strata_core::tls::UnknownSslMode| invalid(e.to_string()))?,
             None => SslMode::Prefer,
         };
         let root_file = parts.sslrootcert.or_else(|| env("PGSSLROOTCERT"));
