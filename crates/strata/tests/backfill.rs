@@ -405,24 +405,43 @@ fn postgres_max_lag_without_replicas_does_not_wait() {
 
 /// Each batch asks PostgreSQL to write back the pages it evicts as it goes, so that a
 /// table-wide rewrite does not leave gigabytes of dirty pages for the checkpoint's `fsync`:
-/// the rows record the setting their batch ran with.
+/// the rows record the setting their batch ran with, and the session is put back afterwards.
 #[test]
 fn postgres_batches_write_back_evicted_pages_as_they_go() {
     let project = Project::new(Backend::Postgres, "backfill_flush");
     exec(
         &project,
         "CREATE TABLE t (id integer PRIMARY KEY, flush text);\n\
-         INSERT INTO t (id) SELECT g FROM generate_series(1, 50) g;",
+         INSERT INTO t (id) SELECT g FROM generate_series(1, 50) g;\n\
+         CREATE TABLE after_backfill (flush text);",
     );
-    let output = backfill(
-        &project,
-        "UPDATE t SET flush = current_setting('backend_flush_after')",
-        &["--batch", "20"],
-    );
-    assert_exit(&output, 0);
+    project
+        .migration(
+            "1_backfill.up.sql",
+            "-- strata:backfill batch=20\n\
+             UPDATE t SET flush = current_setting('backend_flush_after') || ' in ' || pg_backend_pid();\n",
+        )
+        .migration(
+            "2_after.up.sql",
+            "INSERT INTO after_backfill \
+             SELECT current_setting('backend_flush_after') || ' in ' || pg_backend_pid();\n",
+        );
+    assert_exit(&project.run(&["up"]), 0);
+    let during = project.query("SELECT flush, count(*) FROM t GROUP BY flush");
+    let [row] = &during[..] else {
+        panic!("the batches ran with different settings or sessions: {during:?}");
+    };
+    let [Some(during), Some(rows)] = &row[..] else {
+        panic!("the batches ran with different settings or sessions: {during:?}");
+    };
+    assert_eq!(rows, "50");
+    let session = during
+        .strip_prefix("256kB in ")
+        .unwrap_or_else(|| panic!("a batch ran without write-back: {during}"));
     assert_eq!(
-        project.query("SELECT flush, count(*) FROM t GROUP BY flush"),
-        [[Some("256kB".to_owned()), Some("50".to_owned())]]
+        project.query("SELECT flush FROM after_backfill"),
+        [[Some(format!("0 in {session}"))]],
+        "the next migration, in the same session, is back to the server's default"
     );
 }
 

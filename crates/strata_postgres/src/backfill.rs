@@ -27,13 +27,17 @@ use crate::errors::{batch_error, driver_error, quote_ident, sql_literal};
 /// lock uses the one-bigint form, so the two never collide.
 const LOCK_CLASS: i32 = 0x7374_6266;
 
-/// Set for each batch: the backend asks the kernel to write back the data pages it evicts
-/// after every 256 kB instead of leaving them dirty in the page cache (PostgreSQL's default
-/// for backends is never). A backfill rewrites the whole table through a small
-/// `shared_buffers`, so without it gigabytes of dirty pages pile up until the checkpoint's
-/// `fsync`, which then stalls every commit on the server for a tenth of a second or more.
-/// 256 kB is the server's own default for the checkpointer (`checkpoint_flush_after`).
-const BATCH_FLUSH_AFTER: &str = "SET LOCAL backend_flush_after = '256kB'";
+/// Set for the backfill's session while it holds the backfill: the backend asks the kernel to
+/// write back the data pages it evicts after every 256 kB instead of leaving them dirty in the
+/// page cache (PostgreSQL's default for backends is never). A backfill rewrites the whole table
+/// through a small `shared_buffers`, so without it gigabytes of dirty pages pile up until the
+/// checkpoint's `fsync`, which then stalls every commit on the server for a tenth of a second
+/// or more. Session-wide rather than per batch, because finding the next batch's end, outside
+/// the batch's transaction, evicts pages too: with the setting on the batches alone, some
+/// checkpoints still found three times the dirty data. 256 kB is the server's own default for
+/// the checkpointer (`checkpoint_flush_after`). [`RESET_FLUSH_AFTER`] puts the session back.
+const SESSION_FLUSH_AFTER: &str = "SET backend_flush_after = '256kB'";
+const RESET_FLUSH_AFTER: &str = "RESET backend_flush_after";
 
 const CREATE_PROGRESS: &str = "CREATE TABLE IF NOT EXISTS strata_backfills (
     name text PRIMARY KEY,
@@ -245,11 +249,7 @@ impl BackfillDriver for PgDriver {
     fn run_batch(&mut self, batch: &Batch) -> Result<u64, DriverError> {
         let mut begin = String::from("BEGIN;\n");
         let settings = self.statement_settings(&Statement::plain("", 0, 1), true);
-        for setting in settings
-            .iter()
-            .map(String::as_str)
-            .chain([BATCH_FLUSH_AFTER])
-        {
+        for setting in &settings {
             begin.push_str(setting);
             begin.push_str(";\n");
         }
@@ -335,14 +335,19 @@ impl BackfillDriver for PgDriver {
     }
 
     fn claim(&mut self, name: &str) -> Result<bool, DriverError> {
-        Ok(self.query_rows(
+        let claimed = self.query_rows(
             "SELECT pg_try_advisory_lock($1, hashtext($2))",
             &[&LOCK_CLASS, &name],
         )?[0]
-            .get(0))
+            .get(0);
+        if claimed {
+            self.simple_rows(SESSION_FLUSH_AFTER)?;
+        }
+        Ok(claimed)
     }
 
     fn release(&mut self, name: &str) -> Result<(), DriverError> {
+        self.simple_rows(RESET_FLUSH_AFTER)?;
         self.query_rows(
             "SELECT pg_advisory_unlock($1, hashtext($2))",
             &[&LOCK_CLASS, &name],
