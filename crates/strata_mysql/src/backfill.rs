@@ -12,7 +12,7 @@
 //! whole index, so key ranges are spelt out column by column ([`KeyComparison::Expanded`]), which
 //! it serves with a range scan. A batch's end is the `size`-th key (`LIMIT 1 OFFSET size - 1`):
 //! MariaDB computes window functions over every row the `WHERE` selects before any `LIMIT`, so
-//! the `row_number()` form the other databases use would read the rest of the table per batch.
+//! the windowed form the other databases use would read the rest of the table per batch.
 //! `GET_LOCK('strata_backfill:<database>:<name>')`, held by the session, tells `status` which
 //! backfills a live session runs, like PostgreSQL's advisory lock.
 
