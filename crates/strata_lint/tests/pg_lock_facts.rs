@@ -263,7 +263,6 @@ async fn observe_while_blocked(
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut seen = BTreeMap::new();
     while Instant::now() < deadline {
-        seen = locks_of(&observer, pid).await;
         let waiting = observer
             .query_one(
                 "SELECT count(*) FROM pg_locks WHERE pid = $1 AND NOT granted",
@@ -273,6 +272,8 @@ async fn observe_while_blocked(
             .map_err(error)?
             .get::<_, i64>(0);
         if waiting > 0 {
+            // Read once it waits: a read from before could predate the statement's lock request.
+            seen = locks_of(&observer, pid).await;
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
