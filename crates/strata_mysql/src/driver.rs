@@ -90,11 +90,17 @@ impl MySqlDriver {
     /// Runs one statement, watched, and turns a failure into a [`DriverError`] that says what
     /// it waited for and who held it.
     fn run_watched(&mut self, sql: &str, waiting: WaitReport) -> Result<(), DriverError> {
-        let target = self.target.clone();
-        let id = self.connection_id;
-        let (runtime, conn) = self.parts();
-        let (result, observed) =
-            runtime.block_on(watched(conn.query_drop(sql), &target, id, waiting));
+        // Borrowed field by field: the connection mutably, the target for the observer.
+        let conn = self
+            .conn
+            .as_mut()
+            .expect("the connection lives as long as the driver");
+        let (result, observed) = self.runtime.block_on(watched(
+            conn.query_drop(sql),
+            &self.target,
+            self.connection_id,
+            waiting,
+        ));
         result.map_err(|e| with_observations(driver_error(&e), observed))
     }
 

@@ -69,8 +69,8 @@ impl MySqlTarget {
         let (rest, tls) = take_tls_params(rest).map_err(invalid)?;
         let ssl_mode = match tls.sslmode {
             Some(mode) => mode
-                .parse()
-                .map_err(|e: strata_core::tls::UnknownSslMode| invalid(e.to_string()))?,
+                .parse::<SslMode>()
+                .map_err(|e| invalid(e.to_string()))?,
             None => SslMode::Prefer,
         };
         let ssl_opts = ssl_opts(ssl_mode, tls.sslrootcert.as_deref()).map_err(invalid)?;

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
+use strata_core::{Blocker, WaitReport};
 
 use crate::target::MySqlTarget;
-use strata_core::{Blocker, WaitReport};
 
 const WATCH_AFTER: Duration = Duration::from_millis(200);
 const WATCH_EVERY: Duration = Duration::from_millis(250);

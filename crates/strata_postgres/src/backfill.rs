@@ -248,9 +248,8 @@ impl BackfillDriver for PgDriver {
 
     fn run_batch(&mut self, batch: &Batch) -> Result<u64, DriverError> {
         let mut begin = String::from("BEGIN;\n");
-        let settings = self.statement_settings(&Statement::plain("", 0, 1), true);
-        for setting in &settings {
-            begin.push_str(setting);
+        for setting in self.statement_settings(&Statement::plain("", 0, 1), true) {
+            begin.push_str(&setting);
             begin.push_str(";\n");
         }
         self.block_on(self.client().batch_execute(&begin))

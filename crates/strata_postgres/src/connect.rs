@@ -166,8 +166,8 @@ impl PgTarget {
 
         let requested = match parts.sslmode.or_else(|| env("PGSSLMODE")) {
             Some(mode) => mode
-                .parse()
-                .map_err(|e: strata_core::tls::UnknownSslMode| invalid(e.to_string()))?,
+                .parse::<SslMode>()
+                .map_err(|e| invalid(e.to_string()))?,
             None => SslMode::Prefer,
         };
         let root_file = parts.sslrootcert.or_else(|| env("PGSSLROOTCERT"));
