@@ -91,6 +91,17 @@ pub(crate) enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Contract phase of an expand/contract migration: drop the old shape once no old
+    /// application version runs
+    Complete {
+        /// The migration to complete [default: the only open one]
+        version: Option<String>,
+    },
+    /// Undo the expand of an expand/contract migration (it becomes pending again)
+    Abort {
+        /// The migration to abort [default: the only open one]
+        version: Option<String>,
+    },
     /// Check applied migrations against the files
     Validate,
     /// Record every migration up to VERSION as applied without running it
@@ -183,6 +194,10 @@ pub(crate) struct UpArgs {
     /// Run although the linter found errors in the pending migrations (says what it let through)
     #[arg(long)]
     pub(crate) allow_unsafe: bool,
+    /// Complete each expand/contract migration right after its expand (for databases no old
+    /// application version uses: development, tests, CI)
+    #[arg(long)]
+    pub(crate) complete: bool,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,19 @@ pub struct Directives {
     pub backfill: Option<BackfillOptions>,
     /// Line of the transaction directive, for error messages.
     pub transaction_line: Option<u32>,
+    /// `-- strata:expand ...` or `-- strata:no-expand`: whether the file runs as an
+    /// expand/contract migration, where strata would otherwise decide.
+    pub expand: Option<ExpandDirective>,
+}
+
+/// `-- strata:expand [batch=N] [sleep=DUR] [target=DUR] [key=col,col] [max_lag=DUR]` (the
+/// options are those of the expand phase's backfills) or `-- strata:no-expand`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExpandDirective {
+    /// `false` for `-- strata:no-expand`: run the statements as they are written.
+    pub enabled: bool,
+    pub backfill: BackfillOptions,
+    pub line: u32,
 }
 
 /// Options of `-- strata:backfill`.
@@ -67,12 +80,24 @@ pub fn parse_directives(sql: &str, dialect: Dialect) -> Result<Directives, Direc
             "no-transaction" => set_transaction(&mut directives, false, line)?,
             "transaction" => set_transaction(&mut directives, true, line)?,
             "irreversible" => directives.irreversible = true,
+            "backfill" if directives.expand.is_some() => {
+                return Err(error(
+                    "`strata:expand` and `strata:backfill` cannot mark the same file: an \
+                     expand/contract migration runs its own backfills"
+                        .into(),
+                ));
+            }
             "backfill" => directives.backfill = Some(parse_backfill(args.trim()).map_err(error)?),
+            "expand" => {
+                let backfill = parse_backfill(args.trim()).map_err(error)?;
+                set_expand(&mut directives, true, backfill, line)?;
+            }
+            "no-expand" => set_expand(&mut directives, false, BackfillOptions::default(), line)?,
             "allow" | "allow-file" => {}
             other => {
                 return Err(error(format!(
                     "unknown directive `strata:{other}` (known: no-transaction, transaction, \
-                     irreversible, backfill, allow, allow-file)"
+                     irreversible, backfill, expand, no-expand, allow, allow-file)"
                 )));
             }
         }
@@ -106,6 +131,34 @@ fn set_transaction(
     }
     directives.transaction = Some(value);
     directives.transaction_line = Some(line);
+    Ok(())
+}
+
+fn set_expand(
+    directives: &mut Directives,
+    enabled: bool,
+    backfill: BackfillOptions,
+    line: u32,
+) -> Result<(), DirectiveError> {
+    if directives.expand.is_some() {
+        return Err(DirectiveError {
+            line,
+            message: "a second `strata:expand` / `strata:no-expand` directive".into(),
+        });
+    }
+    if directives.backfill.is_some() {
+        return Err(DirectiveError {
+            line,
+            message: "`strata:expand` and `strata:backfill` cannot mark the same file: an expand/contract \
+                      migration runs its own backfills"
+                .into(),
+        });
+    }
+    directives.expand = Some(ExpandDirective {
+        enabled,
+        backfill,
+        line,
+    });
     Ok(())
 }
 
@@ -258,6 +311,33 @@ mod tests {
                 .contains("needs a unit")
         );
         assert!(parse("-- strata:transaction\n-- strata:no-transaction\nSELECT 1").is_err());
+    }
+
+    #[test]
+    fn expand_directives() {
+        let d =
+            parse("-- strata:expand batch=200 target=20ms\nALTER TABLE t RENAME COLUMN a TO b;")
+                .unwrap();
+        let expand = d.expand.unwrap();
+        assert!(expand.enabled);
+        assert_eq!(expand.backfill.batch, Some(200));
+        assert_eq!(expand.backfill.target, Some(Duration::from_millis(20)));
+        assert_eq!(expand.line, 1);
+        let off = parse("-- note\n-- strata:no-expand\nALTER TABLE t RENAME COLUMN a TO b;")
+            .unwrap()
+            .expand
+            .unwrap();
+        assert!(!off.enabled);
+        assert_eq!(off.line, 2);
+        let err = parse("-- strata:expand\n-- strata:no-expand\nSELECT 1").unwrap_err();
+        assert_eq!(err.line, 2);
+        let err = parse("-- strata:expand speed=1\nSELECT 1").unwrap_err();
+        assert!(
+            err.message.contains("unknown backfill option `speed`"),
+            "{err}"
+        );
+        assert!(parse("-- strata:backfill\n-- strata:expand\nUPDATE t SET a = 1").is_err());
+        assert!(parse("-- strata:expand\n-- strata:backfill\nUPDATE t SET a = 1").is_err());
     }
 
     #[test]

@@ -250,6 +250,12 @@ pub trait Driver {
     fn backfill_driver(&mut self) -> Option<&mut dyn crate::BackfillDriver> {
         None
     }
+
+    /// The driver's support for expand/contract migrations, when its database has it. `None`
+    /// by default.
+    fn expander(&mut self) -> Option<&mut dyn crate::Expander> {
+        None
+    }
 }
 
 /// The migration lock could not be taken.

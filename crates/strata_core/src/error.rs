@@ -99,6 +99,10 @@ pub enum Error {
         "migration {version} stopped part-way while running its down file; settle it with `strata resolve` first"
     )]
     DownInterrupted { version: Version },
+
+    /// An expand/contract migration is in a state that does not allow the command.
+    #[error("{message}")]
+    Expansion { message: String, hint: String },
 }
 
 /// The changed migrations, the first few by name: a directory pointed at the wrong place can
@@ -155,6 +159,7 @@ impl Error {
                 "check the database by hand, then settle the migration with `strata resolve {version} --applied` or `--rolled-back`"
             ),
             Error::DownInterrupted { version } => format!("run `strata resolve {version} --applied` or `--rolled-back` after checking the database"),
+            Error::Expansion { hint, .. } => hint.clone(),
             _ => return None,
         })
     }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::backfill::BackfillEvent;
 use crate::driver::{IndexState, LockHolder};
+use crate::expand::{ExpandPhase, ExpandPlan};
 use crate::locks::Blocker;
 use crate::plan::Step;
 use crate::statement::IndexBuild;
@@ -57,6 +58,20 @@ pub enum Event<'a> {
     InvalidIndexDropped {
         step: &'a Step,
         index: &'a IndexBuild,
+    },
+    /// The expand phase of an expand/contract migration finished: both application versions
+    /// work now, and `strata complete` (or `strata abort`) comes next.
+    Expanded {
+        step: &'a Step,
+        plan: &'a ExpandPlan,
+    },
+    /// The complete or abort phase of an expand/contract migration is about to run.
+    PhaseStarted { step: &'a Step, phase: ExpandPhase },
+    /// The complete or abort phase finished.
+    PhaseFinished {
+        step: &'a Step,
+        phase: ExpandPhase,
+        execution_ms: i64,
     },
     /// Something worth knowing that does not stop the run.
     Warning { message: String },

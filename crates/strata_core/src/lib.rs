@@ -19,6 +19,7 @@ pub mod directive;
 pub mod driver;
 pub mod error;
 pub mod event;
+pub mod expand;
 pub mod history;
 pub mod lexer;
 pub mod locks;
@@ -51,9 +52,15 @@ pub use driver::{
 };
 pub use error::Error;
 pub use event::Event;
+pub use expand::{
+    ExpandPhase, ExpandPlan, ExpandPlanError, ExpandRequest, Expander, Expansion, ExpansionState,
+    PhaseStatement, PlannedOperation,
+};
 pub use history::{AppliedMigration, Direction, HistoryChange, RowState};
 pub use locks::{Blocker, LockMode, LockPolicy, TableLock};
-pub use migrator::{DownTarget, Migrator, Problem, Resolution, RunOptions, RunReport, StepResult};
+pub use migrator::{
+    DownTarget, Migrator, PhaseOutcome, Problem, Resolution, RunOptions, RunReport, StepResult,
+};
 pub use plan::{ExecutionMode, Plan, Script, Step};
 pub use schema::{
     Introspect, ObjectKind, SchemaDiff, SchemaDriver, SchemaSnapshot, SnapshotOptions,

@@ -22,13 +22,19 @@ use crate::checksum::Checksum;
 use crate::driver::{Driver, DriverError, IndexState, TransactionOutcome};
 use crate::error::Error;
 use crate::event::Event;
+use crate::expand::{ExpandPlanError, ExpandRequest, Expansion, ExpansionState, backfill_name};
 use crate::history::{AppliedMigration, Direction, HistoryChange, RowState};
 use crate::locks::{Blocker, LockPolicy, TableLock};
 use crate::plan::{ExecutionMode, Plan, Script, Step};
-use crate::source::{Migration, MigrationSet};
+use crate::source::{Migration, MigrationFile, MigrationSet};
 use crate::statement::{Splitter, Statement};
 use crate::status::{MigrationState, MigrationStatus, compute_status};
 use crate::version::Version;
+
+mod phases;
+
+pub use phases::PhaseOutcome;
+use phases::expansion_open;
 
 /// Settings of a run.
 #[derive(Debug, Clone)]
@@ -48,6 +54,9 @@ pub struct RunOptions {
     /// The engine that runs migrations marked `-- strata:backfill` (`strata_backfill`); without
     /// one, such a migration fails with a message saying so.
     pub backfill_runner: Option<Arc<dyn BackfillRunner>>,
+    /// Run the complete phase of each expand/contract migration right after its expand: for
+    /// scratch, test and development databases, where no old application version runs.
+    pub complete_expansions: bool,
 }
 
 impl Default for RunOptions {
@@ -60,6 +69,7 @@ impl Default for RunOptions {
             applied_by: format!("strata {}", env!("CARGO_PKG_VERSION")),
             lock_policy: LockPolicy::default(),
             backfill_runner: None,
+            complete_expansions: false,
         }
     }
 }
@@ -456,25 +466,158 @@ impl<'a> Migrator<'a> {
     }
 
     fn up_plan(
-        &self,
+        &mut self,
         history: &[AppliedMigration],
         target: Option<Version>,
     ) -> Result<Plan, Error> {
+        let work = self.up_work(history, target)?;
+        let expansions = if work.is_empty() {
+            Vec::new()
+        } else {
+            self.expansions()?
+        };
+        if let Some(open) = expansions
+            .iter()
+            .find(|e| e.effective_state(history) != ExpansionState::Expanding)
+        {
+            return Err(expansion_open(open, history, "applying later migrations"));
+        }
         let mut steps = Vec::new();
-        for status in self.up_work(history, target)? {
-            match status.state {
+        for status in work {
+            let step = match status.state {
                 MigrationState::Pending => {
                     let migration = self.file(status.version)?;
-                    steps.push(Step::new(
-                        migration,
-                        Direction::Up,
-                        self.prepare(&migration.up)?,
-                    )?);
+                    let script = self.prepare(&migration.up)?;
+                    let script = self.expand_script(migration, script)?;
+                    Step::new(migration, Direction::Up, script)?
                 }
-                _ => steps.push(self.resume_step(&status)?),
-            }
+                _ => match expansions.iter().find(|e| e.version == status.version) {
+                    Some(expansion) => self.resume_expand(&status, expansion)?,
+                    None => self.resume_step(&status)?,
+                },
+            };
+            steps.push(step);
         }
         Ok(self.with_prologues(steps))
+    }
+
+    /// The expand phase of `migration`, when its file is an expand/contract migration: it says
+    /// `-- strata:expand`, or (on a database that can expand) every statement is an operation
+    /// the driver can run in two phases on a table that exists. Otherwise `script` unchanged.
+    fn expand_script(&mut self, migration: &Migration, script: Script) -> Result<Script, Error> {
+        let directive = migration.up.directives.expand.as_ref();
+        if directive.is_some_and(|d| !d.enabled)
+            || script.is_empty()
+            || !script.backfills.is_empty()
+        {
+            return Ok(script);
+        }
+        let path = &migration.up.path;
+        let Some(expander) = self.driver.expander() else {
+            return match directive {
+                Some(directive) => Err(Error::Script {
+                    path: path.clone(),
+                    line: directive.line,
+                    message: format!(
+                        "`-- strata:expand` needs PostgreSQL; a {} database cannot run expand/contract migrations",
+                        self.set.dialect
+                    ),
+                    hint: "remove the directive to run the statements as they are written".into(),
+                }),
+                None => Ok(script),
+            };
+        };
+        let request = ExpandRequest {
+            version: migration.version,
+            label: &migration.label,
+            name: &migration.name,
+            path,
+            sql: &migration.up.sql,
+            statements: &script.statements,
+            forced: directive.is_some(),
+        };
+        let plan = match expander.plan_expand(&request) {
+            Ok(Some(plan)) => plan,
+            Ok(None) => return Ok(script),
+            Err(ExpandPlanError::Refused { line, message, .. }) if directive.is_none() => {
+                (self.events)(&Event::Warning {
+                    message: format!(
+                        "{}:{line}: runs as written, not as expand/contract: {message}",
+                        path.display()
+                    ),
+                });
+                return Ok(script);
+            }
+            Err(ExpandPlanError::Refused {
+                line,
+                message,
+                hint,
+            }) => {
+                return Err(Error::Script {
+                    path: path.clone(),
+                    line,
+                    message,
+                    hint,
+                });
+            }
+            Err(ExpandPlanError::Driver(error)) => {
+                return Err(Error::Driver {
+                    context: "planning the expand/contract migration",
+                    error,
+                });
+            }
+        };
+        let mut phase = self.phase_script(path, &plan.expand, &migration.up)?;
+        phase.expand = Some(plan);
+        Ok(phase)
+    }
+
+    /// A phase's statements as a script; the expand phase's backfills take the options of the
+    /// file's `-- strata:expand` directive.
+    fn phase_script(
+        &self,
+        path: &std::path::Path,
+        statements: &[crate::expand::PhaseStatement],
+        up: &MigrationFile,
+    ) -> Result<Script, Error> {
+        let options = up
+            .directives
+            .expand
+            .as_ref()
+            .map(|d| d.backfill.clone())
+            .unwrap_or_default();
+        Script::phase(path, statements, &options, self.splitter, self.set.dialect)
+    }
+
+    /// The step that continues an expand phase that stopped part-way, with the plan stored when
+    /// it started (the catalog has changed since, so planning again would give other SQL).
+    fn resume_expand(
+        &self,
+        status: &MigrationStatus,
+        expansion: &Expansion,
+    ) -> Result<Step, Error> {
+        let migration = self.file(status.version)?;
+        if migration.up.checksum.as_str() != expansion.checksum {
+            return Err(Error::ResumeRefused {
+                version: status.version,
+                path: migration.up.path.clone(),
+                reason: "the file was edited after its expand started; `strata abort` undoes the expand, \
+                         then `strata up` expands the file as it is now"
+                    .into(),
+            });
+        }
+        let mut script =
+            self.phase_script(&migration.up.path, &expansion.plan.expand, &migration.up)?;
+        script.expand = Some(expansion.plan.clone());
+        let done = status
+            .history
+            .as_ref()
+            .map_or(0, |row| row.statements_done as usize)
+            .min(script.statements.len().saturating_sub(1));
+        let mut step = Step::new(migration, Direction::Up, script)?;
+        step.resume_at = done;
+        step.resuming = true;
+        Ok(step)
     }
 
     /// What `up` to `target` has to do, from `history`: the pending migrations and a failed one
@@ -581,7 +724,11 @@ impl<'a> Migrator<'a> {
         Ok(step)
     }
 
-    fn down_plan(&self, history: &[AppliedMigration], target: DownTarget) -> Result<Plan, Error> {
+    fn down_plan(
+        &mut self,
+        history: &[AppliedMigration],
+        target: DownTarget,
+    ) -> Result<Plan, Error> {
         let mut applied: Vec<&AppliedMigration> = history.iter().collect();
         applied.sort_by_key(|row| std::cmp::Reverse(row.version));
         if let DownTarget::To(version) = target
@@ -598,9 +745,24 @@ impl<'a> Migrator<'a> {
                 .collect(),
             DownTarget::All => applied,
         };
+        let expansions = if selected.is_empty() {
+            Vec::new()
+        } else {
+            self.expansions()?
+        };
         let mut problems = Vec::new();
         let mut steps = Vec::new();
         for row in selected {
+            if expansions.iter().any(|e| e.version == row.version) {
+                problems.push((
+                    row.version,
+                    format!(
+                        "({}) is an expand/contract migration that has not completed: `strata abort` reverts it",
+                        row.name
+                    ),
+                ));
+                continue;
+            }
             if row.state != RowState::Applied {
                 problems.push((
                     row.version,
@@ -654,6 +816,9 @@ impl<'a> Migrator<'a> {
             (self.events)(&Event::MigrationStarted { step });
             let outcome = match step.script.mode {
                 ExecutionMode::Transaction => self.run_transactional(step),
+                ExecutionMode::NoTransaction if step.script.expand.is_some() => {
+                    self.run_expand(step)
+                }
                 ExecutionMode::NoTransaction => self.run_statement_by_statement(step),
             };
             match outcome {
@@ -820,8 +985,8 @@ impl<'a> Migrator<'a> {
                     _ => {}
                 }
             }
-            let outcome = match &step.script.backfill {
-                Some(backfill) => self.run_backfill(step, backfill),
+            let outcome = match step.script.backfill_at(index) {
+                Some(backfill) => self.run_backfill(step, index, backfill),
                 None => self.execute_with_retries(step, statement, deadline),
             };
             if let Err((error, attempts)) = outcome {
@@ -892,21 +1057,31 @@ impl<'a> Migrator<'a> {
 
     /// Runs a migration's backfill to completion (resuming where an earlier run stopped). Its
     /// batches retry lock timeouts themselves, each within the lock policy's budget.
-    fn run_backfill(&mut self, step: &Step, plan: &BackfillPlan) -> Result<(), (DriverError, u32)> {
+    fn run_backfill(
+        &mut self,
+        step: &Step,
+        index: usize,
+        plan: &BackfillPlan,
+    ) -> Result<(), (DriverError, u32)> {
         let Some(runner) = self.options.backfill_runner.clone() else {
             return Err((
                 DriverError::new("this program was built without the backfill engine"),
                 1,
             ));
         };
+        let name = if step.script.generated {
+            backfill_name(&step.label, &step.name, index + 1)
+        } else {
+            format!("{}_{}", step.label, step.name)
+        };
         let job = BackfillJob {
-            name: format!("{}_{}", step.label, step.name),
+            name,
             statement: plan.statement.clone(),
             options: plan.options.clone(),
             statement_checksum: step
                 .script
                 .statement_checksums
-                .first()
+                .get(index)
                 .cloned()
                 .unwrap_or_default(),
         };
@@ -1104,8 +1279,9 @@ fn failed(
 ) -> Error {
     let line = index
         .and_then(|i| step.script.statements.get(i))
-        .map_or(1, |statement| {
-            statement.line + error_line_offset(&statement.sql, error.position)
+        .map_or(1, |statement| match step.script.generated {
+            true => statement.line,
+            false => statement.line + error_line_offset(&statement.sql, error.position),
         });
     Error::MigrationFailed {
         version: step.version,

@@ -8,6 +8,7 @@ use crate::backfill::{BackfillPlan, BackfillStatement};
 use crate::checksum::Checksum;
 use crate::directive::BackfillOptions;
 use crate::error::Error;
+use crate::expand::{ExpandPlan, PhaseStatement};
 use crate::history::Direction;
 use crate::source::{Migration, MigrationFile, SourceError};
 use crate::statement::{Splitter, Statement, TransactionControl};
@@ -33,8 +34,16 @@ pub struct Script {
     pub mode_reason: String,
     /// Checksum of each statement, stored for migrations that run outside a transaction.
     pub statement_checksums: Vec<String>,
-    /// Set for a file marked `-- strata:backfill`: its single statement runs in batches.
-    pub backfill: Option<BackfillPlan>,
+    /// Statements that run as online backfills, in batches, by index: the single statement of
+    /// a file marked `-- strata:backfill`, or the backfills of an expand phase.
+    pub backfills: Vec<(usize, BackfillPlan)>,
+    /// Set when the script is the expand phase of an expand/contract migration: the whole
+    /// plan, stored when the expand starts.
+    pub expand: Option<ExpandPlan>,
+    /// The statements are strata's own (a phase of an expand/contract migration): each one's
+    /// line is that of the file's statement it serves, and an error position points into
+    /// strata's text, not the file's.
+    pub generated: bool,
 }
 
 impl Script {
@@ -110,12 +119,7 @@ impl Script {
         };
         let statement_checksums = statements
             .iter()
-            .map(|s| {
-                Checksum::of_sql(&s.sql, dialect)
-                    .as_str()
-                    .trim_start_matches("v1:sha256:")
-                    .to_owned()
-            })
+            .map(|s| statement_checksum(&s.sql, dialect))
             .collect();
         Ok(Script {
             path: file.path.clone(),
@@ -123,8 +127,79 @@ impl Script {
             mode,
             mode_reason,
             statement_checksums,
-            backfill: None,
+            backfills: Vec::new(),
+            expand: None,
+            generated: false,
         })
+    }
+
+    /// One phase of an expand/contract migration, run statement by statement with its
+    /// progress recorded. Every statement the driver writes is safe to run again, so a phase
+    /// killed at any point resumes by re-running the statement it was in; its backfills resume
+    /// after their last committed batch.
+    pub fn phase(
+        path: &std::path::Path,
+        statements: &[PhaseStatement],
+        backfill: &BackfillOptions,
+        splitter: &dyn Splitter,
+        dialect: Dialect,
+    ) -> Result<Script, Error> {
+        let mut split = Vec::with_capacity(statements.len());
+        let mut backfills = Vec::new();
+        for (index, phase_statement) in statements.iter().enumerate() {
+            let internal = |message: String| Error::Script {
+                path: path.to_owned(),
+                line: phase_statement.line,
+                message,
+                hint: "this is a fault in strata; `strata abort` undoes what the expand did".into(),
+            };
+            let mut parts = splitter
+                .split(&phase_statement.sql)
+                .map_err(|e| internal(format!("a statement strata wrote does not parse: {e}")))?;
+            if parts.len() != 1 {
+                return Err(internal(format!(
+                    "a statement strata wrote splits into {} statements",
+                    parts.len()
+                )));
+            }
+            let mut statement = parts.remove(0);
+            statement.line = phase_statement.line;
+            statement.rerun_safe = true;
+            if phase_statement.backfill {
+                let parsed = BackfillStatement::parse(&statement.sql, dialect).map_err(|e| {
+                    internal(format!("a backfill strata wrote is refused: {}", e.message))
+                })?;
+                backfills.push((
+                    index,
+                    BackfillPlan {
+                        statement: parsed,
+                        options: backfill.clone(),
+                    },
+                ));
+            }
+            split.push(statement);
+        }
+        let statement_checksums = split
+            .iter()
+            .map(|s| statement_checksum(&s.sql, dialect))
+            .collect();
+        Ok(Script {
+            path: path.to_owned(),
+            statements: split,
+            mode: ExecutionMode::NoTransaction,
+            mode_reason: "an expand/contract phase, each statement safe to run again".into(),
+            statement_checksums,
+            backfills,
+            expand: None,
+            generated: true,
+        })
+    }
+
+    /// The backfill that statement `index` runs as, if it is one.
+    pub fn backfill_at(&self, index: usize) -> Option<&BackfillPlan> {
+        self.backfills
+            .iter()
+            .find_map(|(at, plan)| (*at == index).then_some(plan))
     }
 
     /// A file marked `-- strata:backfill`: one `UPDATE`/`DELETE` that runs in key-range batches,
@@ -178,20 +253,22 @@ impl Script {
             )
         })?;
         statement.rerun_safe = true;
-        let checksum = Checksum::of_sql(&statement.sql, dialect)
-            .as_str()
-            .trim_start_matches("v1:sha256:")
-            .to_owned();
+        let checksum = statement_checksum(&statement.sql, dialect);
         Ok(Script {
             path: file.path.clone(),
             statements: vec![statement],
             mode: ExecutionMode::NoTransaction,
             mode_reason: "`-- strata:backfill`: in key-range batches, each its own transaction with its progress".into(),
             statement_checksums: vec![checksum],
-            backfill: Some(BackfillPlan {
-                statement: parsed,
-                options: options.clone(),
-            }),
+            backfills: vec![(
+                0,
+                BackfillPlan {
+                    statement: parsed,
+                    options: options.clone(),
+                },
+            )],
+            expand: None,
+            generated: false,
         })
     }
 
@@ -199,6 +276,14 @@ impl Script {
     pub fn is_empty(&self) -> bool {
         self.statements.is_empty()
     }
+}
+
+/// A statement's checksum as the history stores it for a migration run statement by statement.
+fn statement_checksum(sql: &str, dialect: Dialect) -> String {
+    Checksum::of_sql(sql, dialect)
+        .as_str()
+        .trim_start_matches("v1:sha256:")
+        .to_owned()
 }
 
 /// One migration to run in one direction.

@@ -330,4 +330,8 @@ impl Driver for PgDriver {
     fn backfill_driver(&mut self) -> Option<&mut dyn strata_core::BackfillDriver> {
         Some(self)
     }
+
+    fn expander(&mut self) -> Option<&mut dyn strata_core::Expander> {
+        Some(self)
+    }
 }

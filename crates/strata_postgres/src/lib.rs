@@ -11,6 +11,7 @@ mod catalog;
 pub mod connect;
 mod driver;
 mod errors;
+mod expand;
 mod history;
 mod introspect;
 mod lock;

@@ -59,7 +59,7 @@ pub(crate) fn run(context: &Context) -> Result<ExitCode, CliError> {
             database.driver.as_mut(),
             database.splitter.as_ref(),
             &set,
-            context.run_options(),
+            context.scratch_run_options(),
             &mut quiet,
         )
         .up(Some(newest))?;

@@ -1,8 +1,10 @@
 //! One file per command; each is a thin function from arguments to the core's operations and
 //! the renderers.
 
+mod abort;
 mod backfill;
 mod baseline;
+mod complete;
 mod down;
 mod drift;
 mod explain;
@@ -66,6 +68,12 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::Redo { steps, dry_run } => {
             schema::refresh_schema_file(&context, !dry_run, redo::run(&context, steps, dry_run))
+        }
+        Command::Complete { version } => {
+            schema::refresh_schema_file(&context, true, complete::run(&context, version.as_deref()))
+        }
+        Command::Abort { version } => {
+            schema::refresh_schema_file(&context, true, abort::run(&context, version.as_deref()))
         }
         Command::Validate => validate::run(&context),
         Command::Baseline { version } => baseline::run(&context, &version),
@@ -141,6 +149,15 @@ impl Context {
             applied_by: applied_by(),
             backfill_runner: Some(std::sync::Arc::new(strata_backfill::Engine)),
             ..RunOptions::default()
+        }
+    }
+
+    /// [`Context::run_options`] for a database no application uses (a scratch database):
+    /// expand/contract migrations complete right after their expand.
+    fn scratch_run_options(&self) -> RunOptions {
+        RunOptions {
+            complete_expansions: true,
+            ..self.run_options()
         }
     }
 
@@ -256,6 +273,54 @@ fn print_touched(context: &Context, report: &strata_core::RunReport, summary: &s
     } else {
         outln!("{summary}");
     }
+}
+
+/// `strata complete` and `strata abort`: one phase of the open expand/contract migration (or
+/// of `version`), then what it did, and the migration's new state as JSON.
+fn run_expand_phase(
+    context: &Context,
+    version: Option<&str>,
+    phase: strata_core::ExpandPhase,
+) -> Result<ExitCode, CliError> {
+    let version = version.map(parse_version).transpose()?;
+    let (mut database, set) = context.open(Access::Write)?;
+    with_migrator(
+        context,
+        &mut database,
+        &set,
+        context.run_options(),
+        |migrator| {
+            let outcome = match phase {
+                strata_core::ExpandPhase::Complete => migrator.complete(version),
+                _ => migrator.abort(version),
+            }?;
+            if context.is_json() {
+                let statuses: Vec<_> = migrator
+                    .status()?
+                    .into_iter()
+                    .filter(|s| s.version == outcome.expansion.version)
+                    .collect();
+                let state = match phase {
+                    strata_core::ExpandPhase::Complete => "completed",
+                    _ => "aborted",
+                };
+                let mut expansion =
+                    crate::report::expansion_json(&outcome.expansion, outcome.expansion.state);
+                expansion["state"] = state.into();
+                expansion["execution_ms"] = outcome.execution_ms.into();
+                context.print_json(&serde_json::json!({
+                    "migrations": crate::report::status_json(&statuses),
+                    "expansion": expansion,
+                }));
+            } else {
+                outln!(
+                    "{}",
+                    crate::report::phase_done_text(&outcome.expansion, phase, outcome.execution_ms)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        },
+    )
 }
 
 /// "1 migration", "3 migrations".

@@ -36,7 +36,7 @@ pub(crate) fn run(context: &Context, args: &TraceArgs) -> Result<ExitCode, CliEr
     let config_file = context.settings.config_file.as_deref();
     let options = TraceOptions {
         lock_policy: context.settings.lock_policy.clone(),
-        run: context.run_options(),
+        run: context.scratch_run_options(),
         lint: context.settings.lint.to_settings(config_file)?,
     };
     let server = database::pg_target(&context.settings)?;

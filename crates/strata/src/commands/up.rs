@@ -22,6 +22,7 @@ pub(crate) fn run(context: &Context, args: &UpArgs) -> Result<ExitCode, CliError
     options.out_of_order |= args.out_of_order;
     options.ignore_modified = args.ignore_modified;
     options.ignore_missing = args.ignore_missing;
+    options.complete_expansions = args.complete;
     let mode = GateMode {
         dry_run: args.dry_run,
         allow_unsafe: args.allow_unsafe,

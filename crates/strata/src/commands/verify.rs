@@ -24,7 +24,7 @@ pub(crate) fn run(context: &Context, args: &VerifyArgs) -> Result<ExitCode, CliE
     let options = VerifyOptions {
         from,
         keep_going: args.keep_going,
-        run: context.run_options(),
+        run: context.scratch_run_options(),
     };
     let database = &mut scratch.database;
     let mut verifier = Verifier::new(

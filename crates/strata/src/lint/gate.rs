@@ -8,7 +8,10 @@
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
-use strata_core::{AppliedMigration, Dialect, MigrationSet, Version};
+use strata_core::{
+    AppliedMigration, Dialect, ExpandRequest, MigrationSet, MigrationState, PlannedOperation,
+    Version, compute_status,
+};
 use strata_lint::{Diagnostic, Severity, Summary, lint_run, report};
 
 use super::{ByHistory, event_json, read_server, resolve_mysql_version, with_diagnostics};
@@ -66,6 +69,8 @@ impl LintGate {
             }
             None => lint_run(&applied, &pending, &settings, None),
         };
+        let mut diagnostics = diagnostics;
+        lower_expanded(database, set, history, &mut diagnostics)?;
         let gate = LintGate {
             errors: Summary::of(&diagnostics).errors,
             diagnostics,
@@ -152,4 +157,79 @@ impl LintGate {
             )
             .with_document(self.annotate(json!({"migrations": []})))
     }
+}
+
+/// Findings on statements that `up` runs as expand/contract operations drop to `info`: the
+/// operation is the safe, two-phase form of what the rule warns about. The operations come from
+/// the plan `up` will make (or, for an expand that stopped part-way, the stored one).
+fn lower_expanded(
+    database: &mut Database,
+    set: &MigrationSet,
+    history: &[AppliedMigration],
+    diagnostics: &mut [Diagnostic],
+) -> Result<(), CliError> {
+    let Database {
+        driver, splitter, ..
+    } = database;
+    let Some(expander) = driver.expander() else {
+        return Ok(());
+    };
+    let failed = |context: &'static str| {
+        move |error| CliError::from(strata_core::Error::Driver { context, error })
+    };
+    let open = expander
+        .expansions()
+        .map_err(failed("reading the expansions table"))?;
+    let mut operations: Vec<(String, PlannedOperation)> = Vec::new();
+    for status in compute_status(set, history) {
+        let Some(migration) = set.get(status.version) else {
+            continue;
+        };
+        let path = migration.up.path.display().to_string();
+        if let Some(expansion) = open.iter().find(|e| e.version == status.version) {
+            operations.extend(
+                expansion
+                    .plan
+                    .operations
+                    .iter()
+                    .map(|op| (path.clone(), op.clone())),
+            );
+            continue;
+        }
+        let directive = migration.up.directives.expand.as_ref();
+        if status.state != MigrationState::Pending || directive.is_some_and(|d| !d.enabled) {
+            continue;
+        }
+        let Ok(statements) = splitter.split(&migration.up.sql) else {
+            continue;
+        };
+        let request = ExpandRequest {
+            version: migration.version,
+            label: &migration.label,
+            name: &migration.name,
+            path: &migration.up.path,
+            sql: &migration.up.sql,
+            statements: &statements,
+            forced: directive.is_some(),
+        };
+        // A refused plan is reported by `up` itself; its findings stand.
+        if let Ok(Some(plan)) = expander.plan_expand(&request) {
+            operations.extend(plan.operations.into_iter().map(|op| (path.clone(), op)));
+        }
+    }
+    for diagnostic in diagnostics.iter_mut() {
+        let Some((_, operation)) = operations.iter().find(|(path, op)| {
+            *path == diagnostic.file
+                && op.line == diagnostic.line
+                && op.rules.iter().any(|rule| rule == diagnostic.rule)
+        }) else {
+            continue;
+        };
+        diagnostic.severity = Severity::Info;
+        diagnostic.note = Some(format!(
+            "runs as expand/contract: {}; `strata complete` finishes it",
+            operation.summary
+        ));
+    }
+    Ok(())
 }

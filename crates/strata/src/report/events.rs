@@ -128,14 +128,59 @@ impl EventPrinter {
                     index.name
                 );
             }
+            Event::Expanded { step, plan } => {
+                outln!(
+                    "expanded {} {}: the old and the new application versions both work now",
+                    step.label,
+                    step.name
+                );
+                for operation in &plan.operations {
+                    outln!("    line {}: {}", operation.line, operation.summary);
+                }
+                outln!(
+                    "    the new application uses: {}",
+                    super::expansion::search_path_hint(plan)
+                );
+                outln!(
+                    "    once no old version runs: `strata complete`; to undo the expand: `strata abort`"
+                );
+            }
+            Event::PhaseStarted { step, phase } => {
+                outln!("{} {} {}", phase_verb(*phase), step.label, step.name);
+            }
             Event::Warning { message } => eprintln!("warning: {message}"),
             _ => {}
         }
     }
 }
 
+/// "completing", "aborting".
+fn phase_verb(phase: strata_core::ExpandPhase) -> &'static str {
+    match phase {
+        strata_core::ExpandPhase::Expand => "expanding",
+        strata_core::ExpandPhase::Complete => "completing",
+        strata_core::ExpandPhase::Abort => "aborting",
+    }
+}
+
 fn json_event(event: &Event) -> serde_json::Value {
     match event {
+        Event::Expanded { step, plan } => json!({
+            "event": "expanded", "version": step.label, "name": step.name,
+            "version_schema": plan.version_schema,
+            "search_path": super::expansion::search_path_hint(plan),
+            "operations": plan.operations.iter().map(|op| &op.summary).collect::<Vec<_>>(),
+        }),
+        Event::PhaseStarted { step, phase } => json!({
+            "event": "phase_started", "version": step.label, "phase": phase,
+        }),
+        Event::PhaseFinished {
+            step,
+            phase,
+            execution_ms,
+        } => json!({
+            "event": "phase_finished", "version": step.label, "phase": phase, "execution_ms": execution_ms,
+        }),
         Event::LockWaiting { holder, waited } => json!({
             "event": "lock_waiting", "waited_ms": waited.as_millis(), "holder": holder.to_string(),
             "holder_pid": holder.pid, "holder_application": holder.application, "holder_since": holder.since,

@@ -31,6 +31,20 @@ pub(crate) fn plan_text(plan: &Plan) -> String {
             "revert"
         };
         let _ = writeln!(out, "-- {verb} {} {} ({how})", step.label, step.name);
+        if let Some(expand) = &step.script.expand {
+            let _ = writeln!(
+                out,
+                "-- expand/contract: `strata complete` runs the contract phase later, `strata abort` undoes this one"
+            );
+            for operation in &expand.operations {
+                let _ = writeln!(out, "--   line {}: {}", operation.line, operation.summary);
+            }
+            let _ = writeln!(
+                out,
+                "--   the new application uses: {}",
+                super::expansion::search_path_hint(expand)
+            );
+        }
         if step.resuming {
             let _ = writeln!(out, "-- resuming at statement {}", step.resume_at + 1);
         }
