@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 use serde_json::{Value, json};
 use strata_core::{
-    AppliedMigration, Dialect, ExpandRequest, MigrationSet, MigrationState, PlannedOperation,
-    Version, compute_status,
+    AppliedMigration, Dialect, ExpandPlanError, ExpandRequest, MigrationSet, MigrationState,
+    PlannedOperation, Version, compute_status,
 };
 use strata_lint::{Diagnostic, Severity, Summary, lint_run, report};
 
@@ -212,9 +212,25 @@ fn lower_expanded(
             statements: &statements,
             forced: directive.is_some(),
         };
-        // A refused plan is reported by `up` itself; its findings stand.
-        if let Ok(Some(plan)) = expander.plan_expand(&request) {
-            operations.extend(plan.operations.into_iter().map(|op| (path.clone(), op)));
+        match expander.plan_expand(&request) {
+            Ok(Some(plan)) => {
+                operations.extend(plan.operations.into_iter().map(|op| (path.clone(), op)));
+            }
+            // Asked for and impossible: that, not the findings, is what the author must fix.
+            Err(ExpandPlanError::Refused {
+                line,
+                message,
+                hint,
+            }) if request.forced => {
+                return Err(CliError::from(strata_core::Error::Script {
+                    path: migration.up.path.clone(),
+                    line,
+                    message,
+                    hint,
+                }));
+            }
+            // Otherwise `up` says why it runs the file as written, and the findings stand.
+            _ => {}
         }
     }
     for diagnostic in diagnostics.iter_mut() {
