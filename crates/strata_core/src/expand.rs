@@ -204,6 +204,21 @@ pub trait Expander {
     fn delete_expansion(&mut self, version: Version) -> Result<(), DriverError>;
 }
 
+/// The lint rules whose findings an expand/contract operation makes moot on its statement: the
+/// operations are the two-phase forms of what these rules warn about. A file marked
+/// `-- strata:expand` is linted with these lowered to `info`.
+pub const EXPAND_RULES: &[&str] = &[
+    "rename-column",
+    "change-column-type",
+    "table-rewrite",
+    "set-not-null",
+    "foreign-key-not-valid",
+    "drop-column",
+    "statement-after-access-exclusive",
+    "unbatched-update",
+    "mixed-schema-and-data",
+];
+
 /// The name under which the backfill of statement `number` (1-based) of an expand phase keeps
 /// its progress in `strata_backfills`; the abort phase forgets these rows, so expanding again
 /// backfills from the start.

@@ -504,6 +504,13 @@ impl FileSource<'_> {
         let sql = self.migration.sql.as_str();
         let comments = allow_comments(sql, self.tokens);
         let mut allows = Allows::new(&comments);
+        let expanded = self.migration.dialect == Dialect::Postgres
+            && self
+                .migration
+                .directives
+                .expand
+                .as_ref()
+                .is_some_and(|d| d.enabled);
         let mut diagnostics = Vec::with_capacity(raw.len());
         for RawFinding {
             rule,
@@ -521,6 +528,13 @@ impl FileSource<'_> {
             };
             let mut severity = finding.severity.unwrap_or(configured);
             let mut note = None;
+            let lowered_because = lowered_because.or_else(|| {
+                (expanded && strata_core::expand::EXPAND_RULES.contains(&rule.id)).then(|| {
+                    "`-- strata:expand` runs it as an expand/contract operation, and \
+                     `strata complete` finishes it"
+                        .to_owned()
+                })
+            });
             if let Some(reason) = lowered_because.filter(|_| severity > Severity::Info) {
                 note = Some(format!("lowered from {severity}: {reason}"));
                 severity = Severity::Info;
@@ -702,6 +716,34 @@ mod tests {
             .unwrap();
         let diagnostics = diagnose_traced(&migration, &ranges(), findings, &settings);
         assert_eq!(diagnostics[0].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn expand_files_lower_what_their_operations_make_safe() {
+        let sql = "ALTER TABLE users RENAME COLUMN name TO full_name;\nTRUNCATE users;\n";
+        let rules_and_severities = |sql: &str| -> Vec<(&'static str, Severity)> {
+            let migration = Migration::new("2_x.up.sql", sql, Dialect::Postgres);
+            lint_one(&migration, &[], &Settings::default(), None)
+                .into_iter()
+                .filter(|d| d.rule != "missing-down")
+                .map(|d| (d.rule, d.severity))
+                .collect()
+        };
+        let plain = rules_and_severities(sql);
+        assert!(
+            plain.contains(&("rename-column", Severity::Error)),
+            "{plain:?}"
+        );
+        let expanded = rules_and_severities(&format!("-- strata:expand\n{sql}"));
+        assert!(
+            expanded.contains(&("rename-column", Severity::Info)),
+            "{expanded:?}"
+        );
+        // Statements an operation does not cover keep their findings (`up` refuses them).
+        assert!(
+            expanded.contains(&("truncate", Severity::Error)),
+            "{expanded:?}"
+        );
     }
 
     #[test]

@@ -404,6 +404,23 @@ mod tests {
     }
 
     #[test]
+    fn every_rule_an_operation_lowers_is_one_the_linter_lowers_for_expand_files() {
+        for sql in [
+            "ALTER TABLE t RENAME COLUMN a TO b",
+            "ALTER TABLE t ALTER COLUMN a TYPE bigint",
+            "ALTER TABLE t ALTER COLUMN a SET NOT NULL",
+            "ALTER TABLE t ADD FOREIGN KEY (a) REFERENCES u (id)",
+            "ALTER TABLE t DROP COLUMN a",
+            "UPDATE t SET a = 0 WHERE a IS NULL",
+        ] {
+            let (_, request) = one(sql);
+            for rule in request.rules() {
+                assert!(strata_core::expand::EXPAND_RULES.contains(rule), "{rule}");
+            }
+        }
+    }
+
+    #[test]
     fn several_subcommands_are_several_operations() {
         let (_, requests) =
             read("ALTER TABLE users ALTER COLUMN a SET NOT NULL, DROP COLUMN b").unwrap();
