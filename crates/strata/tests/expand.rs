@@ -461,49 +461,44 @@ fn allowed_and_opted_out_statements_run_as_written() {
     );
 }
 
+/// Runs `up` with `2_change.up.sql` holding `sql`: it must fail, changing nothing. Its stderr.
+fn refused(project: &Project, sql: &str) -> String {
+    project.migration("2_change.up.sql", sql);
+    let output = project.run(&["up"]);
+    assert_exit(&output, 1);
+    assert_eq!(project.states()[1].1, "pending", "nothing ran");
+    assert!(
+        project
+            .session()
+            .query("SELECT 1 FROM pg_attribute WHERE attname LIKE '\\_strata%'")
+            .is_empty()
+    );
+    stderr(&output)
+}
+
 #[test]
 fn what_cannot_run_in_two_phases_is_refused_with_file_and_line() {
     let project = expanded_project("expand_refused", 10, "");
-    project.migration(
-        "2_change.up.sql",
+    let err = refused(
+        &project,
         "-- strata:expand\nALTER TABLE users RENAME COLUMN name TO full_name;\nCREATE INDEX users_score ON users (score);\n",
     );
-    let output = project.run(&["up"]);
-    assert_exit(&output, 1);
-    let err = stderr(&output);
     assert!(err.contains("2_change.up.sql:3"), "{err}");
     assert!(
         err.contains("cannot run this statement in two phases"),
         "{err}"
     );
-    project.migration(
-        "2_change.up.sql",
+    let err = refused(
+        &project,
         "-- strata:expand\nALTER TABLE users ALTER COLUMN id TYPE bigint;\n",
     );
-    let output = project.run(&["up"]);
-    assert_exit(&output, 1);
-    let err = stderr(&output);
     assert!(err.contains("2_change.up.sql:2"), "{err}");
     assert!(err.contains("part of the primary key"), "{err}");
-    project.migration(
-        "2_change.up.sql",
+    let err = refused(
+        &project,
         "-- strata:expand\nALTER TABLE users ALTER COLUMN name SET NOT NULL;\n",
     );
-    let output = project.run(&["up"]);
-    assert_exit(&output, 1);
-    assert!(
-        stderr(&output).contains("has no value for its NULLs"),
-        "{}",
-        stderr(&output)
-    );
-    assert_eq!(project.states()[1].1, "pending", "nothing ran");
-    assert!(
-        !project
-            .session()
-            .query("SELECT 1 FROM pg_attribute WHERE attname LIKE '\\_strata%'")
-            .iter()
-            .any(|_| true)
-    );
+    assert!(err.contains("has no value for its NULLs"), "{err}");
 }
 
 #[test]

@@ -159,6 +159,14 @@ impl LintGate {
     }
 }
 
+/// Whether a file without `-- strata:expand` could be an expand/contract migration at all: every
+/// operation is an `ALTER TABLE`. Spares splitting every file of a long run a second time.
+fn may_expand(sql: &str) -> bool {
+    sql.as_bytes()
+        .windows(5)
+        .any(|w| w.eq_ignore_ascii_case(b"ALTER"))
+}
+
 /// Findings on statements that `up` runs as expand/contract operations drop to `info`: the
 /// operation is the safe, two-phase form of what the rule warns about. The operations come from
 /// the plan `up` will make (or, for an expand that stopped part-way, the stored one).
@@ -197,7 +205,10 @@ fn lower_expanded(
             continue;
         }
         let directive = migration.up.directives.expand.as_ref();
-        if status.state != MigrationState::Pending || directive.is_some_and(|d| !d.enabled) {
+        if status.state != MigrationState::Pending
+            || directive.is_some_and(|d| !d.enabled)
+            || (directive.is_none() && !may_expand(&migration.up.sql))
+        {
             continue;
         }
         let Ok(statements) = splitter.split(&migration.up.sql) else {

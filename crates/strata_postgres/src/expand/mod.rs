@@ -109,7 +109,12 @@ async fn plan(
     };
     let mut tables: Vec<Planned> = Vec::new();
     let mut table_of = Vec::with_capacity(located.len());
+    let mut read: Vec<(&TableRef, usize)> = Vec::new();
     for item in &located {
+        if let Some(&(_, index)) = read.iter().find(|(name, _)| **name == item.table) {
+            table_of.push(index);
+            continue;
+        }
         let Some(table) =
             Table::read(client, item.table.schema.as_deref(), &item.table.name).await?
         else {
@@ -136,6 +141,7 @@ async fn plan(
                 tables.len() - 1
             }
         };
+        read.push((&item.table, index));
         table_of.push(index);
     }
     let fills = fills(&located, &table_of);

@@ -302,18 +302,22 @@ fn type_sql(type_name: protobuf::TypeName) -> Result<String, String> {
 }
 
 fn select_template(sql: &str) -> Result<protobuf::SelectStmt, String> {
+    match first_statement(sql)? {
+        Some(NodeEnum::SelectStmt(select)) => Ok(*select),
+        _ => Err("the template is not a SELECT".into()),
+    }
+}
+
+/// The parse tree of the first statement of `sql`.
+pub(super) fn first_statement(sql: &str) -> Result<Option<NodeEnum>, String> {
     let parsed = pg_query::parse(sql, 0).map_err(|e| e.to_string())?;
-    match parsed
+    Ok(parsed
         .protobuf
         .stmts
         .into_iter()
         .next()
         .and_then(|raw| raw.stmt)
-        .and_then(|node| node.node)
-    {
-        Some(NodeEnum::SelectStmt(select)) => Ok(*select),
-        _ => Err("the template is not a SELECT".into()),
-    }
+        .and_then(|node| node.node))
 }
 
 fn deparse(node: NodeEnum) -> Result<String, String> {

@@ -277,15 +277,7 @@ pub(super) fn validate_constraint(table: &Table, constraint: &str) -> String {
 /// `copy`. Only plain column references are rewritten; an expression or a predicate that uses
 /// the column is refused rather than guessed at.
 fn copy_index(definition: &str, column: &str, shadow: &str, copy: &str) -> Result<String, String> {
-    let parsed = pg_query::parse(definition, 0).map_err(|e| e.to_string())?;
-    let Some(NodeEnum::IndexStmt(mut index)) = parsed
-        .protobuf
-        .stmts
-        .into_iter()
-        .next()
-        .and_then(|raw| raw.stmt)
-        .and_then(|node| node.node)
-    else {
+    let Some(NodeEnum::IndexStmt(mut index)) = super::request::first_statement(definition)? else {
         return Err("its definition is not a CREATE INDEX".into());
     };
     if index.where_clause.is_some() {

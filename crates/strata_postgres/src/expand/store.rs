@@ -23,12 +23,13 @@ const CREATE: &str = "CREATE TABLE IF NOT EXISTS strata_expansions (
 const SELECT: &str = "SELECT version, label, name, state, checksum, plan::text, statements_done, \
     error, started_at FROM strata_expansions ORDER BY version";
 
-/// The plan is written once, when the expand starts; later writes change only the progress
-/// (a resumed expand writes the same plan again, which it read from here).
+/// Everything but the start time: a resumed phase writes back the plan it read from here, and
+/// an expand that starts afresh (none of its statements had run) replaces a stale one.
 const UPSERT: &str = "INSERT INTO strata_expansions \
     (version, label, name, state, checksum, plan, statements_done, error) \
     VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8) \
-    ON CONFLICT (version) DO UPDATE SET state = excluded.state, \
+    ON CONFLICT (version) DO UPDATE SET label = excluded.label, name = excluded.name, \
+    state = excluded.state, checksum = excluded.checksum, plan = excluded.plan, \
     statements_done = excluded.statements_done, error = excluded.error, updated_at = now()";
 
 pub(super) async fn read(client: &Client) -> Result<Vec<Expansion>, DriverError> {

@@ -6,7 +6,7 @@
 use super::super::Refusal;
 use super::super::shadow::Shadow;
 use super::super::table::Table;
-use super::{Operation, ViewChange};
+use super::Operation;
 use crate::errors::quote_ident;
 
 pub(in crate::expand) fn change_type(
@@ -34,16 +34,13 @@ pub(in crate::expand) fn change_type(
         found.not_null,
         default,
     )?;
-    let mut operation = Operation::new(format!(
-        "change the type of {}.{column} from {} to {type_sql}, through column {}",
-        table.qualified(),
-        found.type_sql,
-        shadow.shadow
-    ));
-    operation.view = Some(ViewChange::Replace {
-        column: column.to_owned(),
-        shadow: shadow.shadow.clone(),
-    });
-    operation.shadow = Some(shadow);
-    Ok(operation)
+    Ok(Operation::through_shadow(
+        format!(
+            "change the type of {}.{column} from {} to {type_sql}, through column {}",
+            table.qualified(),
+            found.type_sql,
+            shadow.shadow
+        ),
+        shadow,
+    ))
 }

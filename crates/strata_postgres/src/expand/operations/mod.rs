@@ -54,6 +54,17 @@ pub(super) struct Operation {
 }
 
 impl Operation {
+    /// An operation whose new version shows `shadow` in place of its column.
+    fn through_shadow(summary: String, shadow: Shadow) -> Operation {
+        let mut operation = Operation::new(summary);
+        operation.view = Some(ViewChange::Replace {
+            column: shadow.column.clone(),
+            shadow: shadow.shadow.clone(),
+        });
+        operation.shadow = Some(shadow);
+        operation
+    }
+
     /// An operation that adds nothing to the phases until its fields are filled in.
     pub(in crate::expand) fn new(summary: String) -> Operation {
         Operation {

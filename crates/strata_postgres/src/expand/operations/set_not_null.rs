@@ -9,7 +9,7 @@
 use super::super::Refusal;
 use super::super::shadow::Shadow;
 use super::super::table::Table;
-use super::{Operation, ViewChange};
+use super::Operation;
 use crate::errors::quote_ident;
 
 pub(in crate::expand) fn set_not_null(
@@ -44,15 +44,12 @@ pub(in crate::expand) fn set_not_null(
         true,
         found.default.clone(),
     )?;
-    let mut operation = Operation::new(format!(
-        "set {}.{column} NOT NULL (NULLs become {value}), through column {}",
-        table.qualified(),
-        shadow.shadow
-    ));
-    operation.view = Some(ViewChange::Replace {
-        column: column.to_owned(),
-        shadow: shadow.shadow.clone(),
-    });
-    operation.shadow = Some(shadow);
-    Ok(operation)
+    Ok(Operation::through_shadow(
+        format!(
+            "set {}.{column} NOT NULL (NULLs become {value}), through column {}",
+            table.qualified(),
+            shadow.shadow
+        ),
+        shadow,
+    ))
 }
