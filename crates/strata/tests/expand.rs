@@ -101,6 +101,14 @@ fn wait_for_strata_waiting(project: &Project) {
     }
 }
 
+/// Runs strata with `args`: it must exit 1, saying `expected` on stderr.
+fn fails_saying(project: &Project, args: &[&str], expected: &str) {
+    let output = project.run(args);
+    assert_exit(&output, 1);
+    let err = stderr(&output);
+    assert!(err.contains(expected), "{err}");
+}
+
 fn kill(mut child: std::process::Child) {
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
@@ -176,22 +184,10 @@ fn old_and_new_application_versions_both_work_until_complete() {
     );
     // A later migration waits for the contract phase.
     project.migration("3_later.up.sql", "CREATE TABLE later (id int);");
-    let output = project.run(&["up"]);
-    assert_exit(&output, 1);
-    assert!(
-        stderr(&output).contains("strata complete"),
-        "{}",
-        stderr(&output)
-    );
+    fails_saying(&project, &["up"], "strata complete");
     project.remove_migration("3_later.up.sql");
     // So does a down.
-    let output = project.run(&["down"]);
-    assert_exit(&output, 1);
-    assert!(
-        stderr(&output).contains("strata abort"),
-        "{}",
-        stderr(&output)
-    );
+    fails_saying(&project, &["down"], "strata abort");
 
     let (code, completed) = project.json(&["complete"]);
     assert_eq!(code, 0, "{completed}");
@@ -261,9 +257,11 @@ fn old_and_new_application_versions_both_work_until_complete() {
         scalar(&session, "SELECT pg_get_serial_sequence('users', 'id')"),
         "public.users_id_seq"
     );
-    let output = project.run(&["complete"]);
-    assert_exit(&output, 1);
-    assert!(stderr(&output).contains("no expand/contract migration to complete"));
+    fails_saying(
+        &project,
+        &["complete"],
+        "no expand/contract migration to complete",
+    );
 }
 
 #[test]
@@ -369,13 +367,7 @@ fn a_sigkill_in_any_phase_resumes() {
     kill(child);
     assert_eq!(expansion_states(&project), ["completing"]);
     // The swap may have been the statement that was running: only `complete` may go on.
-    let output = project.run(&["abort"]);
-    assert_exit(&output, 1);
-    assert!(
-        stderr(&output).contains("run `strata complete`"),
-        "{}",
-        stderr(&output)
-    );
+    fails_saying(&project, &["abort"], "run `strata complete`");
     blocker.query("COMMIT");
     assert_exit(&project.run(&["complete"]), 0);
     assert_eq!(
@@ -509,13 +501,7 @@ fn expand_needs_postgres() {
         "2_r.up.sql",
         "-- strata:expand\nALTER TABLE t RENAME COLUMN a TO b;",
     );
-    let output = project.run(&["up"]);
-    assert_exit(&output, 1);
-    assert!(
-        stderr(&output).contains("needs PostgreSQL"),
-        "{}",
-        stderr(&output)
-    );
+    fails_saying(&project, &["up"], "needs PostgreSQL");
     assert_eq!(
         project.states(),
         support::states(&[("1", "pending"), ("2", "pending")])
