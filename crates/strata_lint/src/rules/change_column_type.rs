@@ -17,7 +17,7 @@ pub(crate) const RULE: Rule = Rule {
     dialects: &[Dialect::Postgres],
     since_postgres: None,
     why: "Changing a column's type rewrites the table and rebuilds its indexes under `ACCESS EXCLUSIVE`, blocking reads and writes for the duration. Binary-coercible changes are catalog-only: `varchar(n)` to `varchar(m >= n)`, `varchar` to `text`, `numeric(p,s)` to `numeric(q >= p,s)`, widening `varbit(n)`, removing a length limit.",
-    instead: "Expand/contract: add the new column, make the application write both columns (or a trigger), backfill in batches, switch reads to the new column, stop writing the old one, then drop it.",
+    instead: "Expand/contract: add the new column, make the application write both columns (or a trigger), backfill in batches, switch reads to the new column, stop writing the old one, then drop it. On PostgreSQL, `strata up` runs these steps itself when the table already exists: it expands (a view or shadow column for the new application, triggers, an online backfill), and `strata complete` contracts once the old application is gone.",
     bad: "ALTER TABLE users ALTER COLUMN age TYPE bigint;",
     good: "ALTER TABLE users ALTER COLUMN name TYPE varchar(100);",
     operation: Some(PgOperation::AlterColumnTypeRewriting),

@@ -16,7 +16,7 @@ pub(crate) const RULE: Rule = Rule {
     dialects: &[Dialect::Postgres, Dialect::Sqlite, Dialect::MySql],
     since_postgres: None,
     why: "Code still running the previous version selects or inserts the column and fails as soon as it is gone; ORMs that cache the column list fail even without naming it. The data is lost.",
-    instead: "Stop reading the column (deploy), stop writing it (deploy), then drop it in a later migration. To keep the data, copy it first (see `drop-table`).",
+    instead: "Stop reading the column (deploy), stop writing it (deploy), then drop it in a later migration. To keep the data, copy it first (see `drop-table`). On PostgreSQL, `strata up` runs these steps itself when the table already exists: it expands (a view or shadow column for the new application, triggers, an online backfill), and `strata complete` contracts once the old application is gone.",
     bad: "ALTER TABLE users DROP COLUMN age;",
     good: "-- after a deploy in which no code reads or writes `age`:\n-- strata:allow drop-column no reader or writer left since release 42\nALTER TABLE users DROP COLUMN age;",
     operation: Some(PgOperation::DropColumn),

@@ -16,7 +16,7 @@ pub(crate) const RULE: Rule = Rule {
     dialects: &[Dialect::Postgres],
     since_postgres: None,
     why: "Adding a validated foreign key takes `SHARE ROW EXCLUSIVE` on both the table and the referenced table and checks every existing row while holding them: writes to both tables wait for the whole scan.",
-    instead: "Add the constraint with `NOT VALID` (checked for new rows only; brief lock), then run `ALTER TABLE ... VALIDATE CONSTRAINT` in a later migration: validation takes only `SHARE UPDATE EXCLUSIVE`, which does not block reads or writes. For `ADD COLUMN ... REFERENCES`, `NOT VALID` is not allowed inline: add the column plain, then `ADD CONSTRAINT ... FOREIGN KEY ... NOT VALID`.",
+    instead: "Add the constraint with `NOT VALID` (checked for new rows only; brief lock), then run `ALTER TABLE ... VALIDATE CONSTRAINT` in a later migration: validation takes only `SHARE UPDATE EXCLUSIVE`, which does not block reads or writes. For `ADD COLUMN ... REFERENCES`, `NOT VALID` is not allowed inline: add the column plain, then `ADD CONSTRAINT ... FOREIGN KEY ... NOT VALID`. On PostgreSQL, `strata up` does this itself when the table already exists: it adds the key `NOT VALID` as the expand of an expand/contract migration, and `strata complete` validates it.",
     bad: "ALTER TABLE orders ADD CONSTRAINT orders_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id);",
     good: "ALTER TABLE orders ADD CONSTRAINT orders_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;\n-- in a later migration:\n-- ALTER TABLE orders VALIDATE CONSTRAINT orders_user_id_fkey;",
     operation: Some(PgOperation::AddForeignKey),

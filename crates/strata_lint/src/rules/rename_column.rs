@@ -16,7 +16,7 @@ pub(crate) const RULE: Rule = Rule {
     dialects: &[Dialect::Postgres, Dialect::Sqlite, Dialect::MySql],
     since_postgres: None,
     why: "The application version running during and after the deploy still reads and writes the old name; every such query fails from the moment the rename commits until the new code is everywhere.",
-    instead: "Add the new column, make the application write both, backfill, switch reads to the new column, stop writing the old one, then drop it (or expose the old name through a view during the switch).",
+    instead: "Add the new column, make the application write both, backfill, switch reads to the new column, stop writing the old one, then drop it (or expose the old name through a view during the switch). On PostgreSQL, `strata up` runs these steps itself when the table already exists: it expands (a view or shadow column for the new application, triggers, an online backfill), and `strata complete` contracts once the old application is gone.",
     bad: "ALTER TABLE users RENAME COLUMN name TO full_name;",
     good: "ALTER TABLE users ADD COLUMN full_name varchar(50);",
     operation: Some(PgOperation::RenameColumn),

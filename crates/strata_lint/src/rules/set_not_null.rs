@@ -17,7 +17,7 @@ pub(crate) const RULE: Rule = Rule {
     dialects: &[Dialect::Postgres],
     since_postgres: None,
     why: "`SET NOT NULL` takes `ACCESS EXCLUSIVE` and reads the whole table to prove there is no NULL: reads and writes wait for the scan. From PostgreSQL 12 the scan is skipped when a validated `CHECK (col IS NOT NULL)` constraint already proves it.",
-    instead: "PostgreSQL 12 and later: (1) `ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID`; (2) in a later migration `VALIDATE CONSTRAINT c` (no read/write blocking); (3) `ALTER COLUMN col SET NOT NULL` (no scan thanks to the check); (4) `DROP CONSTRAINT c`. Before 12: stop after step 2 and keep the validated check instead of `NOT NULL`.",
+    instead: "PostgreSQL 12 and later: (1) `ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID`; (2) in a later migration `VALIDATE CONSTRAINT c` (no read/write blocking); (3) `ALTER COLUMN col SET NOT NULL` (no scan thanks to the check); (4) `DROP CONSTRAINT c`. Before 12: stop after step 2 and keep the validated check instead of `NOT NULL`. On PostgreSQL, `strata up` runs these steps itself when the table already exists: it expands (a view or shadow column for the new application, triggers, an online backfill), and `strata complete` contracts once the old application is gone.",
     bad: "ALTER TABLE users ALTER COLUMN name SET NOT NULL;",
     good: "-- after `CHECK (email IS NOT NULL) NOT VALID` was added and validated in earlier migrations:\nALTER TABLE users ALTER COLUMN email SET NOT NULL;\nALTER TABLE users DROP CONSTRAINT users_email_not_null;",
     operation: Some(PgOperation::SetNotNull),
