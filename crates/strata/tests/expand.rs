@@ -507,3 +507,28 @@ fn expand_needs_postgres() {
         support::states(&[("1", "pending"), ("2", "pending")])
     );
 }
+
+#[test]
+fn verify_runs_expand_migrations_through_both_phases() {
+    let project = Project::new(Backend::Postgres, "expand_verify");
+    project.migration("1_schema.up.sql", SCHEMA);
+    project.migration("1_schema.down.sql", "DROP TABLE orders; DROP TABLE users;");
+    project.migration("2_change.up.sql", &format!("-- strata:expand\n{CHANGE}"));
+    project.migration(
+        "2_change.down.sql",
+        "ALTER TABLE orders DROP CONSTRAINT orders_user_fk;
+         ALTER TABLE users ADD COLUMN legacy text;
+         ALTER TABLE users ALTER COLUMN email DROP NOT NULL;
+         ALTER TABLE users ALTER COLUMN score TYPE integer;
+         ALTER TABLE users RENAME COLUMN full_name TO name;",
+    );
+    let (code, report) = project.json(&["verify"]);
+    assert_eq!(code, 0, "{report}");
+    let verdicts: Vec<&str> = report["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(verdicts, ["reversible", "reversible"], "{report}");
+}

@@ -22,17 +22,15 @@ pub(in crate::expand) fn change_type(
         Some(expression) => format!("({expression})"),
         None => format!("CAST({} AS {type_sql})", quote_ident(column)),
     };
-    let default = found
-        .default
-        .as_ref()
-        .map(|default| format!("CAST(({default}) AS {type_sql})"));
+    // As `ALTER COLUMN ... TYPE` does, the default keeps its expression, which PostgreSQL
+    // coerces to the new type when it is set.
     let shadow = Shadow::new(
         table,
         found,
         type_sql.to_owned(),
         up,
         found.not_null,
-        default,
+        found.default.clone(),
     )?;
     Ok(Operation::through_shadow(
         format!(
