@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use strata_core::{AppliedMigration, Checksum, Direction, HistoryChange, RowState, Version};
-use tokio_postgres::{Client, Row};
+use tokio_postgres::{Client, Row, ToStatement};
 
 use crate::errors::{driver_error, sql_literal};
 
@@ -90,44 +90,57 @@ pub(crate) async fn write(
     client: &Client,
     change: &HistoryChange,
 ) -> Result<(), strata_core::DriverError> {
-    let result = match change {
-        HistoryChange::Delete(version) => {
-            client
-                .execute(
-                    "DELETE FROM strata_migrations WHERE version = $1",
-                    &[&version.as_i64()],
-                )
-                .await
-        }
-        HistoryChange::Upsert(row) => {
-            let count = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
-            client
-                .execute(
-                    &format!(
-                        "INSERT INTO strata_migrations (version, name, checksum, down_checksum, state, direction, statement_count, \
-                         statements_done, statement_checksums, error, execution_ms, applied_by, applied_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, coalesce($13, now())) {UPSERT_TAIL}"
-                    ),
-                    &[
-                        &row.version.as_i64(),
-                        &row.name,
-                        &row.checksum.as_str(),
-                        &row.down_checksum.as_ref().map(Checksum::as_str),
-                        &row.state.as_str(),
-                        &row.direction.as_str(),
-                        &count(row.statement_count),
-                        &count(row.statements_done),
-                        &row.statement_checksums.join(" "),
-                        &row.error,
-                        &row.execution_ms,
-                        &row.applied_by,
-                        &applied_at(row)?,
-                    ],
-                )
-                .await
-        }
-    };
-    result.map(drop).map_err(|e| driver_error(&e))
+    match change {
+        HistoryChange::Delete(version) => client
+            .execute(
+                "DELETE FROM strata_migrations WHERE version = $1",
+                &[&version.as_i64()],
+            )
+            .await
+            .map(drop)
+            .map_err(|e| driver_error(&e)),
+        HistoryChange::Upsert(row) => upsert(client, upsert_sql().as_str(), row).await,
+    }
+}
+
+/// The upsert of one row, with its values as parameters.
+fn upsert_sql() -> String {
+    format!(
+        "INSERT INTO strata_migrations (version, name, checksum, down_checksum, state, direction, statement_count, \
+         statements_done, statement_checksums, error, execution_ms, applied_by, applied_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, coalesce($13, now())) {UPSERT_TAIL}"
+    )
+}
+
+/// Runs [`upsert_sql`] (as text, or prepared once for many rows) for `row`.
+async fn upsert<T: ?Sized + ToStatement>(
+    client: &Client,
+    statement: &T,
+    row: &AppliedMigration,
+) -> Result<(), strata_core::DriverError> {
+    let count = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+    client
+        .execute(
+            statement,
+            &[
+                &row.version.as_i64(),
+                &row.name,
+                &row.checksum.as_str(),
+                &row.down_checksum.as_ref().map(Checksum::as_str),
+                &row.state.as_str(),
+                &row.direction.as_str(),
+                &count(row.statement_count),
+                &count(row.statements_done),
+                &row.statement_checksums.join(" "),
+                &row.error,
+                &row.execution_ms,
+                &row.applied_by,
+                &applied_at(row)?,
+            ],
+        )
+        .await
+        .map(drop)
+        .map_err(|e| driver_error(&e))
 }
 
 /// The row's own `applied_at`, or `None` for the time of writing.

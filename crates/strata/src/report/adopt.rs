@@ -13,7 +13,13 @@ pub(crate) fn adopt_text(report: &AdoptReport) -> String {
     let mut out = String::new();
     let tool = report.tool;
     let count = migrations(report.adopted.len());
-    if report.adopted.is_empty() {
+    if report.adopted.is_empty() && report.already_recorded == 0 {
+        let _ = writeln!(
+            out,
+            "nothing to adopt: {} records no applied migration",
+            report.table
+        );
+    } else if report.adopted.is_empty() {
         let _ = writeln!(
             out,
             "nothing to adopt: strata's history already has the {} {tool} applied",

@@ -10,6 +10,7 @@
 mod checksum;
 mod tools;
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -386,8 +387,9 @@ pub fn plan_adoption(
     if let Some(up_to) = &foreign.up_to {
         match set.parse_version(&up_to.version) {
             Ok(version) if !up_to.needs_file || set.get(version).is_some() => {
+                let listed: HashSet<Version> = applied.iter().map(|(m, _)| m.version).collect();
                 for migration in set.migrations.iter().take_while(|m| m.version <= version) {
-                    if !applied.iter().any(|(m, _)| m.version == migration.version) {
+                    if !listed.contains(&migration.version) {
                         applied.push((migration, up_to.applied_at.clone()));
                     }
                 }
@@ -409,12 +411,16 @@ pub fn plan_adoption(
         });
     }
     applied.sort_by_key(|(m, _)| m.version);
+    applied.dedup_by_key(|(m, _)| m.version);
     let newest = applied.last().map(|(m, _)| m.version);
+    let applied_versions: HashSet<Version> = applied.iter().map(|(m, _)| m.version).collect();
+    let rows: HashMap<Version, &AppliedMigration> =
+        history.iter().map(|row| (row.version, row)).collect();
     let mut disagreements = Vec::new();
     let mut already_recorded = 0;
     let mut adopted = Vec::new();
     for (migration, applied_at) in &applied {
-        match history.iter().find(|row| row.version == migration.version) {
+        match rows.get(&migration.version) {
             None => adopted.push(Adopted {
                 version: migration.version,
                 label: migration.label.clone(),
@@ -439,8 +445,9 @@ pub fn plan_adoption(
         }
     }
     for row in history {
-        let known = applied.iter().any(|(m, _)| m.version == row.version);
-        if !known && newest.is_some_and(|newest| row.version < newest) {
+        if !applied_versions.contains(&row.version)
+            && newest.is_some_and(|newest| row.version < newest)
+        {
             let label = set
                 .get(row.version)
                 .map_or_else(|| row.version.to_string(), |m| m.label.clone());
@@ -459,10 +466,7 @@ pub fn plan_adoption(
     let pending = set
         .migrations
         .iter()
-        .filter(|m| {
-            !applied.iter().any(|(a, _)| a.version == m.version)
-                && !history.iter().any(|row| row.version == m.version)
-        })
+        .filter(|m| !applied_versions.contains(&m.version) && !rows.contains_key(&m.version))
         .count();
     Ok(AdoptReport {
         tool,
