@@ -3,6 +3,12 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use strata_core::ForeignTool;
+use strata_core::source::Layout;
+
+fn parse_layout(text: &str) -> Result<Layout, String> {
+    text.parse()
+}
 
 /// strata: safe-by-default database schema migrations.
 #[derive(Debug, Parser)]
@@ -28,6 +34,10 @@ pub(crate) struct GlobalArgs {
     /// Migrations directory [default: strata.toml, else ./migrations]
     #[arg(long, global = true)]
     pub(crate) dir: Option<PathBuf>,
+    /// How the migrations directory's files are named: native (golang-migrate, sqlx, dbmate),
+    /// diesel or flyway [default: strata.toml, else detected from the files]
+    #[arg(long, global = true, value_name = "LAYOUT", value_parser = parse_layout)]
+    pub(crate) layout: Option<Layout>,
     /// Configuration file [default: strata.toml, searched upward from the working directory]
     #[arg(long, global = true)]
     pub(crate) config: Option<PathBuf>,
@@ -106,6 +116,9 @@ pub(crate) enum Command {
     Validate,
     /// Record every migration up to VERSION as applied without running it
     Baseline { version: String },
+    /// Take over the history of golang-migrate, dbmate, sqlx, Diesel or Flyway: record what it
+    /// applied as applied, without running anything (its own table is left as it is)
+    Adopt(AdoptArgs),
     /// Settle a failed migration after fixing the database by hand
     Resolve(ResolveArgs),
     /// On a scratch database, apply every migration up, down and up again, comparing schemas
@@ -127,6 +140,21 @@ pub(crate) enum Command {
         /// The rule's id, e.g. index-not-concurrent
         rule_id: String,
     },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AdoptArgs {
+    /// The tool whose history table to read: golang-migrate, dbmate, sqlx, diesel or flyway
+    /// [default: the only one whose table exists]
+    #[arg(long, value_name = "TOOL", value_parser = parse_tool)]
+    pub(crate) from: Option<ForeignTool>,
+    /// Show what would be recorded, change nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+fn parse_tool(text: &str) -> Result<ForeignTool, String> {
+    text.parse()
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use strata_core::LockPolicy;
+use strata_core::source::Layout;
 
 use crate::args::GlobalArgs;
 use crate::error::CliError;
@@ -25,6 +26,8 @@ pub(crate) const DEFAULT_DATABASE_URL: &str = "sqlite://strata.db";
 struct ConfigFile {
     database_url: Option<String>,
     dir: Option<PathBuf>,
+    /// How the directory's files are named (`native`, `diesel`, `flyway`); detected when unset.
+    layout: Option<Layout>,
     /// A schema snapshot that `up`, `down` and `redo` keep up to date (relative to this file).
     schema_file: Option<PathBuf>,
     out_of_order: Option<bool>,
@@ -58,6 +61,8 @@ pub(crate) struct Settings {
     /// Directory that a relative `sqlite://` path resolves from.
     pub(crate) url_base: PathBuf,
     pub(crate) dir: PathBuf,
+    /// The directory's layout when set (`--layout`, `layout` in `strata.toml`); else detected.
+    pub(crate) layout: Option<Layout>,
     /// Where `up`, `down` and `redo` write the schema snapshot after a successful run.
     pub(crate) schema_file: Option<PathBuf>,
     pub(crate) out_of_order: bool,
@@ -135,6 +140,7 @@ impl Settings {
             database_url,
             url_base,
             dir: relative_to(&dir, &cwd),
+            layout: global.layout.or(file.layout),
             schema_file: file
                 .schema_file
                 .map(|path| relative_to(&file_dir.join(path), &cwd)),

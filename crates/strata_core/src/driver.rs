@@ -221,6 +221,10 @@ pub trait Driver {
     /// Writes one history change in its own transaction.
     fn write_history(&mut self, change: &HistoryChange) -> Result<(), DriverError>;
 
+    /// Writes several history changes in one transaction, all or none: migrations recorded as
+    /// applied without running (`baseline`, `adopt`) leave no half-recorded history behind.
+    fn write_history_all(&mut self, changes: &[HistoryChange]) -> Result<(), DriverError>;
+
     /// Whether the index a build statement makes exists, and is valid. Only consulted for
     /// statements the splitter marked as index builds.
     fn index_state(&mut self, _index: &IndexBuild) -> Result<IndexState, DriverError> {
@@ -248,6 +252,12 @@ pub trait Driver {
 
     /// The driver's support for online backfills, when its database has it. `None` by default.
     fn backfill_driver(&mut self) -> Option<&mut dyn crate::BackfillDriver> {
+        None
+    }
+
+    /// The driver's reader of other migration tools' history tables (`strata adopt`). `None`
+    /// by default.
+    fn foreign_tables(&mut self) -> Option<&mut dyn crate::ForeignTables> {
         None
     }
 

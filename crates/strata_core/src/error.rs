@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::adopt::AdoptError;
 use crate::driver::{DriverError, LockError};
 use crate::history::Direction;
 use crate::source::SourceError;
@@ -14,6 +15,9 @@ use crate::version::Version;
 pub enum Error {
     #[error(transparent)]
     Source(#[from] SourceError),
+
+    #[error(transparent)]
+    Adopt(#[from] AdoptError),
 
     #[error("{}:{line}: {message}", path.display())]
     Parse {
@@ -160,6 +164,7 @@ impl Error {
             ),
             Error::DownInterrupted { version } => format!("run `strata resolve {version} --applied` or `--rolled-back` after checking the database"),
             Error::Expansion { hint, .. } => hint.clone(),
+            Error::Adopt(error) => error.hint(),
             _ => return None,
         })
     }

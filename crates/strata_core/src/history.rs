@@ -78,7 +78,8 @@ pub struct AppliedMigration {
     pub statement_count: u32,
     /// The server's error for a failed statement.
     pub error: Option<String>,
-    /// UTC time, RFC 3339; set by the database when written.
+    /// UTC time, RFC 3339 (`2024-01-01T12:00:00Z`). Empty in a row to write: the database sets
+    /// the time of writing; a row adopted from another tool brings that tool's time.
     pub applied_at: String,
     pub execution_ms: i64,
     /// `user@host (strata x.y.z)` of the process that wrote the row.

@@ -3,13 +3,16 @@
 //! (`strata_postgres`, `strata_sqlite`), the CLI on top.
 //!
 //! The pieces, in the order a run uses them:
-//! - [`MigrationSet`] reads a directory of `<version>_<name>.up.sql` files ([`source`]);
+//! - [`MigrationSet`] reads a directory of `<version>_<name>.up.sql` files, or one written for
+//!   Diesel or Flyway ([`source`], [`Layout`]);
 //! - [`Checksum`] fingerprints each file over its tokens ([`checksum`], [`lexer`]);
 //! - a driver's [`Splitter`] cuts files into [`Statement`]s, and [`Script`] decides whether a
 //!   file runs in one transaction or statement by statement ([`plan`]);
 //! - [`compute_status`] compares the files with the [`AppliedMigration`] rows of the history;
-//! - [`Migrator`] plans and executes commands on a [`Driver`], emitting [`Event`]s.
+//! - [`Migrator`] plans and executes commands on a [`Driver`], emitting [`Event`]s;
+//! - [`adopt`] takes over the history of golang-migrate, dbmate, sqlx, Diesel or Flyway.
 
+pub mod adopt;
 pub mod backfill;
 pub mod catalog;
 pub mod checksum;
@@ -35,6 +38,7 @@ pub mod tls;
 pub mod verify;
 pub mod version;
 
+pub use adopt::{AdoptError, AdoptReport, Adopted, ForeignTables, ForeignTool, ForeignValue};
 pub use backfill::{
     BackfillDriver, BackfillError, BackfillEvent, BackfillJob, BackfillPlan, BackfillRecord,
     BackfillReport, BackfillRunner, BackfillState, BackfillStatement,
@@ -65,7 +69,7 @@ pub use plan::{ExecutionMode, Plan, Script, Step};
 pub use schema::{
     Introspect, ObjectKind, SchemaDiff, SchemaDriver, SchemaSnapshot, SnapshotOptions,
 };
-pub use source::{Migration, MigrationFile, MigrationSet, SourceError};
+pub use source::{Layout, Migration, MigrationFile, MigrationSet, SourceError};
 pub use statement::{IndexBuild, SplitError, Splitter, Statement, TransactionControl};
 pub use status::{MigrationState, MigrationStatus, compute_status, migration_states};
 pub use text::LineIndex;

@@ -1,4 +1,4 @@
-//! The runner: plans and executes `up`, `down`, `redo`, `baseline` and `resolve` on any
+//! The runner: plans and executes `up`, `down`, `redo`, `baseline`, `adopt` and `resolve` on any
 //! [`Driver`], holding the migration lock so that concurrent deployers apply each migration
 //! exactly once.
 //!
@@ -31,6 +31,7 @@ use crate::statement::{Splitter, Statement};
 use crate::status::{MigrationState, MigrationStatus, compute_status};
 use crate::version::Version;
 
+mod adopt;
 mod phases;
 
 pub use phases::PhaseOutcome;
@@ -312,39 +313,59 @@ impl<'a> Migrator<'a> {
         Ok(problems)
     }
 
-    /// Records every migration up to `version` as applied without running it.
+    /// Records every migration up to `version` as applied without running it, in one
+    /// transaction.
     pub fn baseline(&mut self, version: Version) -> Result<Vec<Version>, Error> {
         if self.set.get(version).is_none() {
             return Err(Error::UnknownVersion(version.to_string()));
         }
         self.with_lock(|this| {
-            this.ensure_history()?;
             let history = this.read_history()?;
             let known: HashSet<Version> = history.iter().map(|row| row.version).collect();
-            let mut recorded = Vec::new();
+            let mut rows = Vec::new();
             for migration in this
                 .set
                 .migrations
                 .iter()
                 .take_while(|m| m.version <= version)
+                .filter(|m| !known.contains(&m.version))
             {
-                if known.contains(&migration.version) {
-                    continue;
-                }
-                let down = migration.down_file()?;
-                let mut row = history_row(
-                    migration.version,
-                    &migration.name,
-                    &migration.up.checksum,
-                    down.map(|d| &d.checksum),
-                    &this.options,
-                );
+                let mut row = this.not_run_row(migration)?;
                 row.applied_by = format!("{} (baseline)", this.options.applied_by);
-                this.write(&HistoryChange::Upsert(row))?;
-                recorded.push(migration.version);
+                rows.push(row);
             }
+            let recorded = rows.iter().map(|row| row.version).collect();
+            this.record_not_run(rows)?;
             Ok(recorded)
         })
+    }
+
+    /// The history row of a migration recorded as applied without running it.
+    fn not_run_row(&self, migration: &Migration) -> Result<AppliedMigration, Error> {
+        let down = migration.down_file()?;
+        Ok(history_row(
+            migration.version,
+            &migration.name,
+            &migration.up.checksum,
+            down.map(|d| &d.checksum),
+            &self.options,
+        ))
+    }
+
+    /// Writes rows of migrations applied without running them, all in one transaction
+    /// (creating the history table first).
+    fn record_not_run(&mut self, rows: Vec<AppliedMigration>) -> Result<(), Error> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.ensure_history()?;
+        let changes: Vec<HistoryChange> = rows.into_iter().map(HistoryChange::Upsert).collect();
+        self.driver
+            .write_history_all(&changes)
+            .map_err(|error| Error::Driver {
+                context: "writing the history table",
+                error,
+            })
     }
 
     /// Settles a failed migration after a person fixed the database by hand.
@@ -379,6 +400,8 @@ impl<'a> Migrator<'a> {
                     applied.statements_done = applied.statement_count;
                     applied.error = None;
                     applied.applied_by = format!("{} (resolve)", this.options.applied_by);
+                    // Recorded as applied now.
+                    applied.applied_at = String::new();
                     HistoryChange::Upsert(applied)
                 }
             };

@@ -280,6 +280,15 @@ impl Driver for MySqlDriver {
         runtime.block_on(history::write(conn, change))
     }
 
+    fn write_history_all(&mut self, changes: &[HistoryChange]) -> Result<(), DriverError> {
+        let (runtime, conn) = self.parts();
+        runtime.block_on(history::write_all(conn, changes))
+    }
+
+    fn foreign_tables(&mut self) -> Option<&mut dyn strata_core::ForeignTables> {
+        Some(self)
+    }
+
     fn backfill_driver(&mut self) -> Option<&mut dyn strata_core::BackfillDriver> {
         Some(self)
     }

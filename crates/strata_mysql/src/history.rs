@@ -50,6 +50,41 @@ pub(crate) async fn read(conn: &mut Conn) -> Result<Vec<AppliedMigration>, Drive
     rows.into_iter().map(from_row).collect()
 }
 
+/// A row's own RFC 3339 `applied_at` (`2024-01-01T12:00:00Z`) as a `DATETIME` literal, or
+/// `None` for the time of writing.
+fn datetime(applied_at: &str) -> Option<String> {
+    let date = applied_at.get(..10)?;
+    let time = applied_at.get(11..19)?;
+    Some(format!("{date} {time}"))
+}
+
+/// Writes every change in one transaction: all of them or none.
+pub(crate) async fn write_all(
+    conn: &mut Conn,
+    changes: &[HistoryChange],
+) -> Result<(), DriverError> {
+    conn.query_drop("START TRANSACTION")
+        .await
+        .map_err(|e| driver_error(&e))?;
+    let mut written = Ok(());
+    for change in changes {
+        written = write(conn, change).await;
+        if written.is_err() {
+            break;
+        }
+    }
+    let end = if written.is_ok() {
+        "COMMIT"
+    } else {
+        "ROLLBACK"
+    };
+    let ended = conn.query_drop(end).await.map_err(|e| driver_error(&e));
+    written?;
+    ended
+}
+
+/// Writes one change (autocommit, unless the caller began a transaction), with the row's own
+/// `applied_at` (now when it has none).
 pub(crate) async fn write(conn: &mut Conn, change: &HistoryChange) -> Result<(), DriverError> {
     let result = match change {
         HistoryChange::Delete(version) => {
@@ -60,7 +95,7 @@ pub(crate) async fn write(conn: &mut Conn, change: &HistoryChange) -> Result<(),
                 "INSERT INTO strata_migrations (version, name, checksum, down_checksum, state, direction, statement_count, \
                  statements_done, statement_checksums, error, applied_at, execution_ms, applied_by) \
                  VALUES (:version, :name, :checksum, :down_checksum, :state, :direction, :statement_count, \
-                 :statements_done, :statement_checksums, :error, UTC_TIMESTAMP(), :execution_ms, :applied_by) \
+                 :statements_done, :statement_checksums, :error, COALESCE(:applied_at, UTC_TIMESTAMP()), :execution_ms, :applied_by) \
                  ON DUPLICATE KEY UPDATE name = VALUES(name), checksum = VALUES(checksum), \
                  down_checksum = VALUES(down_checksum), state = VALUES(state), direction = VALUES(direction), \
                  statement_count = VALUES(statement_count), statements_done = VALUES(statements_done), \
@@ -79,6 +114,7 @@ pub(crate) async fn write(conn: &mut Conn, change: &HistoryChange) -> Result<(),
                     "error" => &row.error,
                     "execution_ms" => row.execution_ms,
                     "applied_by" => &row.applied_by,
+                    "applied_at" => datetime(&row.applied_at),
                 },
             )
             .await

@@ -11,6 +11,7 @@
 mod backfill;
 mod driver;
 mod errors;
+mod foreign;
 mod history;
 mod introspect;
 mod lock;

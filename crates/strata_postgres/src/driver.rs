@@ -295,6 +295,14 @@ impl Driver for PgDriver {
         self.block_on(history::write(self.client(), change))
     }
 
+    fn write_history_all(&mut self, changes: &[HistoryChange]) -> Result<(), DriverError> {
+        self.block_on(history::write_all(self.client(), changes))
+    }
+
+    fn foreign_tables(&mut self) -> Option<&mut dyn strata_core::ForeignTables> {
+        Some(self)
+    }
+
     fn index_state(&mut self, index: &IndexBuild) -> Result<IndexState, DriverError> {
         let row = self
             .block_on(self.client().query_opt(

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use strata_core::{AppliedMigration, Checksum, Direction, HistoryChange, RowState, Version};
-use tokio_postgres::{Client, Row};
+use tokio_postgres::{Client, Row, ToStatement};
 
 use crate::errors::{driver_error, sql_literal};
 
@@ -31,7 +31,7 @@ const SELECT: &str = "SELECT version, name, checksum, down_checksum, state, dire
 const UPSERT_TAIL: &str = "ON CONFLICT (version) DO UPDATE SET name = excluded.name, checksum = excluded.checksum, \
     down_checksum = excluded.down_checksum, state = excluded.state, direction = excluded.direction, \
     statement_count = excluded.statement_count, statements_done = excluded.statements_done, \
-    statement_checksums = excluded.statement_checksums, error = excluded.error, applied_at = now(), \
+    statement_checksums = excluded.statement_checksums, error = excluded.error, applied_at = excluded.applied_at, \
     execution_ms = excluded.execution_ms, applied_by = excluded.applied_by";
 
 pub(crate) async fn exists(client: &Client) -> Result<bool, strata_core::DriverError> {
@@ -84,48 +84,103 @@ pub(crate) fn change_sql(change: &HistoryChange) -> String {
     }
 }
 
-/// Writes one change on its own (autocommit), with the row's own `execution_ms`.
+/// Writes one change (autocommit, unless the caller began a transaction), with the row's own
+/// `execution_ms` and `applied_at` (now when it has none).
 pub(crate) async fn write(
     client: &Client,
     change: &HistoryChange,
 ) -> Result<(), strata_core::DriverError> {
-    let result = match change {
-        HistoryChange::Delete(version) => {
-            client
-                .execute(
-                    "DELETE FROM strata_migrations WHERE version = $1",
-                    &[&version.as_i64()],
-                )
-                .await
-        }
-        HistoryChange::Upsert(row) => {
-            let count = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
-            client
-                .execute(
-                    &format!(
-                        "INSERT INTO strata_migrations (version, name, checksum, down_checksum, state, direction, statement_count, \
-                         statements_done, statement_checksums, error, execution_ms, applied_by) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) {UPSERT_TAIL}"
-                    ),
-                    &[
-                        &row.version.as_i64(),
-                        &row.name,
-                        &row.checksum.as_str(),
-                        &row.down_checksum.as_ref().map(Checksum::as_str),
-                        &row.state.as_str(),
-                        &row.direction.as_str(),
-                        &count(row.statement_count),
-                        &count(row.statements_done),
-                        &row.statement_checksums.join(" "),
-                        &row.error,
-                        &row.execution_ms,
-                        &row.applied_by,
-                    ],
-                )
-                .await
-        }
+    match change {
+        HistoryChange::Delete(version) => client
+            .execute(
+                "DELETE FROM strata_migrations WHERE version = $1",
+                &[&version.as_i64()],
+            )
+            .await
+            .map(drop)
+            .map_err(|e| driver_error(&e)),
+        HistoryChange::Upsert(row) => upsert(client, upsert_sql().as_str(), row).await,
+    }
+}
+
+/// The upsert of one row, with its values as parameters.
+fn upsert_sql() -> String {
+    format!(
+        "INSERT INTO strata_migrations (version, name, checksum, down_checksum, state, direction, statement_count, \
+         statements_done, statement_checksums, error, execution_ms, applied_by, applied_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, coalesce($13, now())) {UPSERT_TAIL}"
+    )
+}
+
+/// Runs [`upsert_sql`] (as text, or prepared once for many rows) for `row`.
+async fn upsert<T: ?Sized + ToStatement>(
+    client: &Client,
+    statement: &T,
+    row: &AppliedMigration,
+) -> Result<(), strata_core::DriverError> {
+    let count = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+    client
+        .execute(
+            statement,
+            &[
+                &row.version.as_i64(),
+                &row.name,
+                &row.checksum.as_str(),
+                &row.down_checksum.as_ref().map(Checksum::as_str),
+                &row.state.as_str(),
+                &row.direction.as_str(),
+                &count(row.statement_count),
+                &count(row.statements_done),
+                &row.statement_checksums.join(" "),
+                &row.error,
+                &row.execution_ms,
+                &row.applied_by,
+                &applied_at(row)?,
+            ],
+        )
+        .await
+        .map(drop)
+        .map_err(|e| driver_error(&e))
+}
+
+/// The row's own `applied_at`, or `None` for the time of writing.
+fn applied_at(row: &AppliedMigration) -> Result<Option<DateTime<Utc>>, strata_core::DriverError> {
+    if row.applied_at.is_empty() {
+        return Ok(None);
+    }
+    DateTime::parse_from_rfc3339(&row.applied_at)
+        .map(|time| Some(time.with_timezone(&Utc)))
+        .map_err(|e| {
+            strata_core::DriverError::new(format!(
+                "applied_at {:?} of version {} is not an RFC 3339 time: {e}",
+                row.applied_at, row.version
+            ))
+        })
+}
+
+/// Writes every change in one transaction: all of them or none.
+pub(crate) async fn write_all(
+    client: &Client,
+    changes: &[HistoryChange],
+) -> Result<(), strata_core::DriverError> {
+    client
+        .batch_execute("BEGIN")
+        .await
+        .map_err(|e| driver_error(&e))?;
+    // Sent together: the client pipelines them, so a long history costs few round trips.
+    let written =
+        futures_util::future::try_join_all(changes.iter().map(|c| write(client, c))).await;
+    let end = if written.is_ok() {
+        "COMMIT"
+    } else {
+        "ROLLBACK"
     };
-    result.map(drop).map_err(|e| driver_error(&e))
+    let ended = client
+        .batch_execute(end)
+        .await
+        .map_err(|e| driver_error(&e));
+    written?;
+    ended
 }
 
 fn from_row(row: &Row) -> Result<AppliedMigration, strata_core::DriverError> {

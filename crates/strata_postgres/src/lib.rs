@@ -4,7 +4,8 @@
 //! - [`PgSplitter`]: files split and classified by PostgreSQL's own parser (`pg_query`);
 //! - [`PgDriver`]: runs migrations (one round trip per transactional migration), keeps the
 //!   history table, and serialises deployers with a polled advisory lock;
-//! - the live catalog for the linter (`strata_core::CatalogReader` on [`PgDriver`]).
+//! - the live catalog for the linter (`strata_core::CatalogReader` on [`PgDriver`]);
+//! - other tools' history tables for `strata adopt` (`strata_core::ForeignTables`).
 
 mod backfill;
 mod catalog;
@@ -12,6 +13,7 @@ pub mod connect;
 mod driver;
 mod errors;
 mod expand;
+mod foreign;
 mod history;
 mod introspect;
 mod lock;

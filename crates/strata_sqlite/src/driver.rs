@@ -181,6 +181,14 @@ impl Driver for SqliteDriver {
         history::write(&self.conn, change).map_err(|e| driver_error(&e))
     }
 
+    fn write_history_all(&mut self, changes: &[HistoryChange]) -> Result<(), DriverError> {
+        history::write_all(&mut self.conn, changes).map_err(|e| driver_error(&e))
+    }
+
+    fn foreign_tables(&mut self) -> Option<&mut dyn strata_core::ForeignTables> {
+        Some(self)
+    }
+
     fn index_state(&mut self, index: &IndexBuild) -> Result<IndexState, DriverError> {
         // SQLite builds indexes atomically: one that exists is complete.
         let exists: bool = self

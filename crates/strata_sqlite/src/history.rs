@@ -54,6 +54,15 @@ pub(crate) fn state_of(conn: &Connection, version: Version) -> rusqlite::Result<
     Ok(state.as_deref().and_then(RowState::parse))
 }
 
+/// Writes every change in one transaction: all of them or none.
+pub(crate) fn write_all(conn: &mut Connection, changes: &[HistoryChange]) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    for change in changes {
+        write(&tx, change)?;
+    }
+    tx.commit()
+}
+
 pub(crate) fn write(conn: &Connection, change: &HistoryChange) -> rusqlite::Result<()> {
     match change {
         HistoryChange::Delete(version) => {
@@ -69,7 +78,8 @@ pub(crate) fn write(conn: &Connection, change: &HistoryChange) -> rusqlite::Resu
                 "INSERT OR REPLACE INTO strata_migrations (version, name, checksum, down_checksum, state, \
                  direction, statement_count, statements_done, statement_checksums, error, applied_at, \
                  execution_ms, applied_by) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?11, ?12)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \
+                 coalesce(?13, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), ?11, ?12)",
             )?
             .execute(params![
                 row.version.as_i64(),
@@ -84,6 +94,8 @@ pub(crate) fn write(conn: &Connection, change: &HistoryChange) -> rusqlite::Resu
                 row.error,
                 row.execution_ms,
                 row.applied_by,
+                // The row's own time (an adopted migration's), else the time of writing.
+                Some(row.applied_at.as_str()).filter(|at| !at.is_empty()),
             ])?;
         }
     }

@@ -6,11 +6,12 @@
 //!   files SQLite's parser cannot read before anything runs;
 //! - [`SqliteDriver`] runs migrations, keeps the history table, and serialises concurrent runs
 //!   with `BEGIN IMMEDIATE` and a busy timeout; it also reads its schema (`introspect`) for
-//!   `verify`, `drift` and `schema dump`.
+//!   `verify`, `drift` and `schema dump`, and other tools' history tables for `strata adopt`.
 
 mod backfill;
 mod driver;
 mod errors;
+mod foreign;
 mod history;
 mod introspect;
 mod split;

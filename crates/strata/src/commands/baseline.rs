@@ -4,13 +4,13 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use super::{Context, parse_version, with_migrator};
+use super::{Context, with_migrator};
 use crate::database::Access;
 use crate::error::CliError;
 use crate::output::outln;
 
 pub(crate) fn run(context: &Context, version: &str) -> Result<ExitCode, CliError> {
-    let version = parse_version(version)?;
+    let version = context.parse_version(version)?;
     let (mut database, set) = context.open(Access::Write)?;
     let recorded = with_migrator(context, &mut database, &set, context.run_options(), |m| {
         m.baseline(version)

@@ -4,14 +4,14 @@ use std::process::ExitCode;
 
 use strata_core::DownTarget;
 
-use super::{Context, migrations, parse_version, print_plan, print_touched, with_migrator};
+use super::{Context, migrations, print_plan, print_touched, with_migrator};
 use crate::args::DownArgs;
 use crate::database::Access;
 use crate::error::CliError;
 
 pub(crate) fn run(context: &Context, args: &DownArgs) -> Result<ExitCode, CliError> {
     let target = match (&args.to, args.all, args.steps) {
-        (Some(version), _, _) => DownTarget::To(parse_version(version)?),
+        (Some(version), _, _) => DownTarget::To(context.parse_version(version)?),
         (None, true, _) => DownTarget::All,
         (None, false, steps) => DownTarget::Steps(steps.unwrap_or(1)),
     };

@@ -2,6 +2,7 @@
 //! the renderers.
 
 mod abort;
+mod adopt;
 mod backfill;
 mod baseline;
 mod complete;
@@ -23,6 +24,7 @@ mod verify;
 use std::process::ExitCode;
 
 use serde_json::Value;
+use strata_core::source::Layout;
 use strata_core::{AppliedMigration, Dialect, Event, MigrationSet, Migrator, RunOptions, Version};
 
 use crate::args::{Cli, Command, Format, SchemaCommand};
@@ -77,6 +79,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::Validate => validate::run(&context),
         Command::Baseline { version } => baseline::run(&context, &version),
+        Command::Adopt(args) => adopt::run(&context, &args),
         Command::Resolve(args) => resolve::run(&context, &args),
         Command::Backfill(args) => backfill::run(&context, &args),
         Command::Lint(args) => lint::run(&context, &args),
@@ -102,7 +105,20 @@ impl Context {
 
     /// Reads the migrations directory, printing its warnings.
     fn load_migrations(&self) -> Result<MigrationSet, CliError> {
-        load_migrations(&self.settings.dir, self.dialect()?)
+        load_migrations(&self.settings.dir, self.dialect()?, self.settings.layout)
+    }
+
+    /// Parses a version given on the command line as the migrations directory's layout writes
+    /// it (exit 2 if it is not one).
+    fn parse_version(&self, text: &str) -> Result<Version, CliError> {
+        let layout = match self.settings.layout {
+            Some(layout) => layout,
+            // A directory that cannot be read says so when it is loaded.
+            None => Layout::of_dir(&self.settings.dir).unwrap_or(Layout::Native),
+        };
+        layout
+            .parse_version(text)
+            .map_err(|e| CliError::usage(format!("invalid version {text:?}: {e}")))
     }
 
     /// Reads the migrations directory while connecting: each takes milliseconds, and every
@@ -131,7 +147,8 @@ impl Context {
             }));
         }
         let dir = self.settings.dir.clone();
-        let loading = std::thread::spawn(move || load_migrations(&dir, dialect));
+        let layout = self.settings.layout;
+        let loading = std::thread::spawn(move || load_migrations(&dir, dialect, layout));
         let database = database::open(&self.settings, access)
             .and_then(|mut database| read(&mut database).map(|value| (database, value)));
         let set = loading
@@ -199,11 +216,6 @@ fn read_history(database: &mut Database) -> Result<Vec<AppliedMigration>, CliErr
             error,
         })
     })
-}
-
-/// Parses a version given on the command line (exit 2 if it is not one).
-fn parse_version(text: &str) -> Result<Version, CliError> {
-    Version::parse(text).map_err(|e| CliError::usage(format!("invalid version {text:?}: {e}")))
 }
 
 /// `user@host (strata x.y.z)`, recorded with every history row.
@@ -282,7 +294,7 @@ fn run_expand_phase(
     version: Option<&str>,
     phase: strata_core::ExpandPhase,
 ) -> Result<ExitCode, CliError> {
-    let version = version.map(parse_version).transpose()?;
+    let version = version.map(|v| context.parse_version(v)).transpose()?;
     let (mut database, set) = context.open(Access::Write)?;
     with_migrator(
         context,
@@ -328,9 +340,13 @@ fn migrations(n: usize) -> String {
     format!("{n} migration{}", if n == 1 { "" } else { "s" })
 }
 
-/// Reads a migrations directory, printing its warnings.
-fn load_migrations(dir: &std::path::Path, dialect: Dialect) -> Result<MigrationSet, CliError> {
-    let set = MigrationSet::load(dir, dialect).map_err(strata_core::Error::from)?;
+/// Reads a migrations directory (in `layout`, or the one detected), printing its warnings.
+fn load_migrations(
+    dir: &std::path::Path,
+    dialect: Dialect,
+    layout: Option<Layout>,
+) -> Result<MigrationSet, CliError> {
+    let set = MigrationSet::load_as(dir, dialect, layout).map_err(strata_core::Error::from)?;
     for warning in &set.warnings {
         eprintln!("warning: {warning}");
     }

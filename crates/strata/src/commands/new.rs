@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use strata_core::source::{create_migration, migration_file_name};
+use strata_core::source::{Layout, create_migration, migration_file_name};
 
 use super::Context;
 use crate::error::CliError;
@@ -15,7 +15,13 @@ pub(crate) fn run(context: &Context, description: &str) -> Result<ExitCode, CliE
         ));
     }
     let set = context.load_migrations()?;
-    let label = next_label(&set, chrono::Utc::now().format("%Y%m%d%H%M%S").to_string());
+    let now = chrono::Utc::now();
+    let timestamp = now.format("%Y%m%d%H%M%S").to_string();
+    let label = match set.layout {
+        Layout::Native => next_label(&set, timestamp),
+        Layout::Diesel => now.format("%Y-%m-%d-%H%M%S").to_string(),
+        Layout::Flyway => next_flyway_label(&set, timestamp),
+    };
     let (up, down) =
         create_migration(&set, &label, description).map_err(strata_core::Error::from)?;
     outln!("{}", up.display());
@@ -39,6 +45,19 @@ fn next_label(set: &strata_core::MigrationSet, timestamp: String) -> String {
         timestamp
     } else {
         next.to_string()
+    }
+}
+
+/// A Flyway directory's new version: the next major number (`V3` after `V2` or `V2.1`), or the
+/// current UTC time in a directory of timestamps.
+fn next_flyway_label(set: &strata_core::MigrationSet, timestamp: String) -> String {
+    let Some(newest) = set.migrations.last() else {
+        return "1".to_owned();
+    };
+    let major = newest.label.split(['.', '_']).next().unwrap_or_default();
+    match major.parse::<i64>() {
+        Ok(major) if major.to_string().len() < timestamp.len() => (major + 1).to_string(),
+        _ => timestamp,
     }
 }
 
@@ -69,5 +88,18 @@ mod tests {
         let (_dir, set) = set_with(&["20240101000000_a.up.sql"]);
         assert_eq!(next_label(&set, "20240101000000".into()), "20240101000001");
         assert_eq!(next_label(&set, "20250101000000".into()), "20250101000000");
+    }
+
+    #[test]
+    fn flyway_directories_continue_their_major_number() {
+        let (_dir, set) = set_with(&[]);
+        assert_eq!(next_flyway_label(&set, "20240101000000".into()), "1");
+        let (_dir, set) = set_with(&["V1__a.sql", "V2.1__b.sql"]);
+        assert_eq!(next_flyway_label(&set, "20240101000000".into()), "3");
+        let (_dir, set) = set_with(&["V20230101000000__a.sql"]);
+        assert_eq!(
+            next_flyway_label(&set, "20240101000000".into()),
+            "20240101000000"
+        );
     }
 }

@@ -5,14 +5,14 @@ use std::process::ExitCode;
 use serde_json::json;
 use strata_core::Resolution;
 
-use super::{Context, parse_version, with_migrator};
+use super::{Context, with_migrator};
 use crate::args::ResolveArgs;
 use crate::database::Access;
 use crate::error::CliError;
 use crate::output::outln;
 
 pub(crate) fn run(context: &Context, args: &ResolveArgs) -> Result<ExitCode, CliError> {
-    let version = parse_version(&args.version)?;
+    let version = context.parse_version(&args.version)?;
     let resolution = if args.applied {
         Resolution::Applied
     } else {

@@ -13,7 +13,7 @@ use strata_core::{Dialect, MigrationSet, MigrationState, Version, migration_stat
 use strata_lint::Summary;
 use strata_trace::{TraceError, TraceOptions, TraceReport};
 
-use super::{Context, parse_version};
+use super::Context;
 use crate::args::{Format, TraceArgs};
 use crate::database::{self, Access};
 use crate::error::CliError;
@@ -88,10 +88,9 @@ pub(crate) fn run(context: &Context, args: &TraceArgs) -> Result<ExitCode, CliEr
     })
 }
 
-/// A version (digits) or the path of a migration's up file.
+/// A version (as the directory's layout writes it) or the path of a migration's up file.
 fn named_migration(set: &MigrationSet, argument: &str) -> Result<Version, CliError> {
-    if !argument.is_empty() && argument.chars().all(|c| c.is_ascii_digit()) {
-        let version = parse_version(argument)?;
+    if let Ok(version) = set.parse_version(argument) {
         return match set.get(version) {
             Some(_) => Ok(version),
             None => Err(strata_core::Error::UnknownVersion(argument.to_owned()).into()),

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use serde_json::json;
 use strata_core::Version;
 
-use super::{Context, parse_version, with_migrator};
+use super::{Context, with_migrator};
 use crate::args::UpArgs;
 use crate::database::Access;
 use crate::error::CliError;
@@ -15,7 +15,11 @@ use crate::output::{out, outln};
 use crate::report::{plan_json, plan_text, status_json};
 
 pub(crate) fn run(context: &Context, args: &UpArgs) -> Result<ExitCode, CliError> {
-    let target = args.to.as_deref().map(parse_version).transpose()?;
+    let target = args
+        .to
+        .as_deref()
+        .map(|v| context.parse_version(v))
+        .transpose()?;
     let (mut database, set, history) =
         context.open_and_read(Access::unless_dry_run(args.dry_run), super::read_history)?;
     let mut options = context.run_options();

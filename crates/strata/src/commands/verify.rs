@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use strata_core::{Verifier, VerifyOptions};
 
-use super::{Context, parse_version};
+use super::Context;
 use crate::args::VerifyArgs;
 use crate::database;
 use crate::error::CliError;
@@ -13,7 +13,11 @@ use crate::output::out;
 use crate::report::{summary_text, verification_text, verify_json};
 
 pub(crate) fn run(context: &Context, args: &VerifyArgs) -> Result<ExitCode, CliError> {
-    let from = args.from.as_deref().map(parse_version).transpose()?;
+    let from = args
+        .from
+        .as_deref()
+        .map(|v| context.parse_version(v))
+        .transpose()?;
     let set = context.load_migrations()?;
     if let Some(from) = from
         && set.get(from).is_none()

@@ -1,6 +1,7 @@
 //! Rendering for people (aligned text) and for machines (`--format json`): one JSON document on
 //! stdout, events as JSON lines on stderr.
 
+mod adopt;
 mod backfill;
 mod events;
 mod expansion;
@@ -8,6 +9,7 @@ mod plan;
 mod status;
 mod verify;
 
+pub(crate) use adopt::{adopt_json, adopt_text};
 pub(crate) use backfill::{backfill_json, backfills_text};
 pub(crate) use events::EventPrinter;
 pub(crate) use expansion::{expansion_json, expansions_text, phase_done_text};

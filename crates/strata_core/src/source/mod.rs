@@ -1,9 +1,18 @@
-//! Reading a migrations directory: `<version>_<name>.up.sql`, optional `<version>_<name>.down.sql`,
-//! and up-only `<version>_<name>.sql` (the golang-migrate / sqlx layout).
+//! Reading a migrations directory, in whichever layout it was written for ([`Layout`]):
+//! strata's own `<version>_<name>.up.sql` / `.down.sql` / `.sql` (the golang-migrate and sqlx
+//! layout, with dbmate's single files of `-- migrate:up` and `-- migrate:down` sections),
+//! Diesel's `<version>_<name>/up.sql` directories, or Flyway's `V<version>__<name>.sql`.
 //!
 //! Every problem names the file: two files with one version, a down without its up, a file that
 //! is not UTF-8. A directory is loaded completely before anything runs, so a bad file can never
-//! leave a run half done.
+//! leave a run half done. Each layout only lists its migrations ([`Listed`]); reading,
+//! checksumming and the checks common to all of them are here.
+
+mod dbmate;
+mod diesel;
+mod flyway;
+mod layout;
+mod native;
 
 use std::fs;
 use std::io::Read;
@@ -14,6 +23,8 @@ use crate::Dialect;
 use crate::checksum::Checksum;
 use crate::directive::{Directives, parse_directives};
 use crate::version::{Version, VersionError};
+
+pub use layout::Layout;
 
 /// One SQL file of a migration, read and checksummed.
 #[derive(Debug, Clone)]
@@ -28,7 +39,8 @@ pub struct MigrationFile {
 #[derive(Debug, Clone)]
 pub struct Migration {
     pub version: Version,
-    /// The version's digits as written in the file name (`000001`), for display.
+    /// The version as written in the file name (`000001`, `2024-01-01-000000`, `1.2`), for
+    /// display.
     pub label: String,
     pub name: String,
     pub up: MigrationFile,
@@ -42,14 +54,18 @@ pub struct Migration {
 pub struct DownFile {
     pub path: PathBuf,
     dialect: Dialect,
+    part: Part,
+    no_transaction: bool,
     loaded: OnceLock<MigrationFile>,
 }
 
 impl DownFile {
-    fn new(path: PathBuf, dialect: Dialect) -> DownFile {
+    fn new(path: PathBuf, dialect: Dialect, part: Part, no_transaction: bool) -> DownFile {
         DownFile {
             path,
             dialect,
+            part,
+            no_transaction,
             loaded: OnceLock::new(),
         }
     }
@@ -59,7 +75,7 @@ impl DownFile {
         if let Some(file) = self.loaded.get() {
             return Ok(file);
         }
-        let file = read_file(&self.path, self.dialect)?;
+        let (file, _) = read_file(&self.path, self.dialect, self.part, self.no_transaction)?;
         Ok(self.loaded.get_or_init(|| file))
     }
 }
@@ -81,6 +97,8 @@ impl Migration {
 pub struct MigrationSet {
     pub dir: PathBuf,
     pub dialect: Dialect,
+    /// How the directory's files are named.
+    pub layout: Layout,
     pub migrations: Vec<Migration>,
     /// Files that look like migrations but do not follow the naming pattern.
     pub warnings: Vec<String>,
@@ -122,39 +140,50 @@ pub enum SourceError {
         path: PathBuf,
         cause: std::io::Error,
     },
+    /// Files of two layouts in one directory: which one is meant cannot be guessed.
+    #[error("{} mixes migration layouts: {} is {first_layout}, {} is {second_layout}", dir.display(), first.display(), second.display())]
+    MixedLayouts {
+        dir: PathBuf,
+        first: PathBuf,
+        first_layout: Layout,
+        second: PathBuf,
+        second_layout: Layout,
+    },
+    /// A file the layout's own tool would run (or use) that strata cannot honour.
+    #[error("{}: {message}", path.display())]
+    Unsupported { path: PathBuf, message: String },
 }
 
+/// Which part of a file a migration file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Direction {
-    Up,
-    Down,
+enum Part {
+    /// The whole file.
+    Whole,
+    /// A plain `.sql` file: the whole file, or the up section of a dbmate file.
+    Plain,
+    /// The `-- migrate:down` section of a dbmate file.
+    DbmateDown,
 }
 
-struct ParsedName<'a> {
-    label: &'a str,
-    name: &'a str,
-    direction: Direction,
+/// A migration as its layout names it, before its up file is read.
+#[derive(Debug)]
+struct Listed {
+    version: Version,
+    label: String,
+    name: String,
+    up: PathBuf,
+    up_part: Part,
+    down: Option<PathBuf>,
+    /// The layout's own "no transaction" setting (Diesel's `metadata.toml`, a Flyway
+    /// `.sql.conf`), which means `-- strata:no-transaction`.
+    no_transaction: bool,
 }
 
-/// Splits a file name into version digits, name and direction, or `None` if it is not a migration.
-fn parse_file_name(file_name: &str) -> Option<ParsedName<'_>> {
-    let stem = file_name.strip_suffix(".sql")?;
-    let (stem, direction) = if let Some(stem) = stem.strip_suffix(".up") {
-        (stem, Direction::Up)
-    } else if let Some(stem) = stem.strip_suffix(".down") {
-        (stem, Direction::Down)
-    } else {
-        (stem, Direction::Up)
-    };
-    let (label, name) = stem.split_once('_')?;
-    if label.is_empty() || !label.bytes().all(|b| b.is_ascii_digit()) || name.is_empty() {
-        return None;
-    }
-    Some(ParsedName {
-        label,
-        name,
-        direction,
-    })
+/// What a layout found in a directory.
+#[derive(Debug, Default)]
+struct Listing {
+    migrations: Vec<Listed>,
+    warnings: Vec<String>,
 }
 
 /// Files that sit in migration directories by convention and deserve no warning.
@@ -162,127 +191,115 @@ fn is_known_companion(file_name: &str) -> bool {
     file_name == "schema.sql" || file_name.to_ascii_lowercase().starts_with("readme")
 }
 
-impl MigrationSet {
-    /// Loads every migration in `dir`.
-    pub fn load(dir: &Path, dialect: Dialect) -> Result<MigrationSet, SourceError> {
-        let entries = fs::read_dir(dir).map_err(|cause| match cause.kind() {
-            std::io::ErrorKind::NotFound => SourceError::MissingDirectory {
-                path: dir.to_owned(),
-            },
-            std::io::ErrorKind::NotADirectory => SourceError::NotADirectory {
-                path: dir.to_owned(),
-            },
-            _ => SourceError::Unreadable {
-                path: dir.to_owned(),
-                cause,
-            },
+/// One entry of a migrations directory.
+#[derive(Debug)]
+struct Entry {
+    name: String,
+    is_dir: bool,
+}
+
+/// The directory's entries, sorted by name, without hidden ones.
+fn list_dir(dir: &Path) -> Result<Vec<Entry>, SourceError> {
+    let entries = fs::read_dir(dir).map_err(|cause| match cause.kind() {
+        std::io::ErrorKind::NotFound => SourceError::MissingDirectory {
+            path: dir.to_owned(),
+        },
+        std::io::ErrorKind::NotADirectory => SourceError::NotADirectory {
+            path: dir.to_owned(),
+        },
+        _ => SourceError::Unreadable {
+            path: dir.to_owned(),
+            cause,
+        },
+    })?;
+    let mut listed = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|cause| SourceError::Unreadable {
+            path: dir.to_owned(),
+            cause,
         })?;
-        let mut file_names = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|cause| SourceError::Unreadable {
-                path: dir.to_owned(),
-                cause,
-            })?;
-            if entry
-                .file_type()
-                .is_ok_and(|t| t.is_file() || t.is_symlink())
-                && let Some(name) = entry.file_name().to_str()
-            {
-                file_names.push(name.to_owned());
-            }
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        if name.starts_with('.') {
+            continue;
         }
-        file_names.sort();
+        // `metadata` follows symlinks: a linked file or directory counts as what it links to.
+        let is_dir = fs::metadata(entry.path()).is_ok_and(|m| m.is_dir());
+        listed.push(Entry { name, is_dir });
+    }
+    listed.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(listed)
+}
 
-        let mut warnings = Vec::new();
-        let mut named = Vec::with_capacity(file_names.len());
-        for file_name in &file_names {
-            if file_name.starts_with('.') {
-                continue;
-            }
-            let Some(parsed) = parse_file_name(file_name) else {
-                if file_name.ends_with(".sql") && !is_known_companion(file_name) {
-                    warnings.push(format!(
-                        "ignoring {}: not named <version>_<name>.up.sql, .down.sql or .sql",
-                        dir.join(file_name).display()
-                    ));
-                }
-                continue;
-            };
-            named.push((dir.join(file_name), parsed));
-        }
-        let up_paths = named
-            .iter()
-            .filter(|(_, parsed)| parsed.direction == Direction::Up)
-            .map(|(path, _)| path.as_path());
-        let mut up_files = read_files(up_paths, dialect).into_iter();
+impl MigrationSet {
+    /// Loads every migration in `dir`, in the layout its files are named in.
+    pub fn load(dir: &Path, dialect: Dialect) -> Result<MigrationSet, SourceError> {
+        MigrationSet::load_as(dir, dialect, None)
+    }
 
-        let mut ups = Vec::new();
-        let mut downs = Vec::new();
-        for (path, parsed) in named {
-            let up_file = match parsed.direction {
-                Direction::Up => Some(up_files.next().expect("one read per up file")?),
-                Direction::Down => None,
-            };
-            let version =
-                Version::parse(parsed.label).map_err(|cause| SourceError::BadVersion {
-                    path: path.clone(),
-                    cause,
-                })?;
-            match up_file {
-                Some(file) => ups.push((version, parsed, file)),
-                None => downs.push((version, parsed, path)),
-            }
-        }
-        // Sorted vectors rather than maps: a thousand files each, every run. The sorts are
+    /// Loads every migration in `dir`, in `layout`, or the one its files are named in.
+    pub fn load_as(
+        dir: &Path,
+        dialect: Dialect,
+        layout: Option<Layout>,
+    ) -> Result<MigrationSet, SourceError> {
+        let entries = list_dir(dir)?;
+        let layout = match layout {
+            Some(layout) => layout,
+            None => Layout::detect(dir, &entries)?,
+        };
+        let Listing {
+            migrations: mut listed,
+            warnings,
+        } = match layout {
+            Layout::Native => native::list(dir, &entries)?,
+            Layout::Diesel => diesel::list(dir, &entries)?,
+            Layout::Flyway => flyway::list(dir, &entries)?,
+        };
+        // Sorted vectors rather than maps: a thousand files each, every run. The sort is
         // stable, so files of one version stay in name order and a duplicate names the earlier
         // file first.
-        ups.sort_by_key(|(version, ..)| *version);
-        downs.sort_by_key(|(version, ..)| *version);
-        let duplicate =
-            |version: Version, first: &Path, second: &Path| SourceError::DuplicateVersion {
-                version,
-                first: first.to_owned(),
-                second: second.to_owned(),
-            };
-        if let Some([(version, _, first), (_, _, second)]) =
-            ups.array_windows().find(|[a, b]| a.0 == b.0)
+        listed.sort_by_key(|m| m.version);
+        if let Some([first, second]) = listed.array_windows().find(|[a, b]| a.version == b.version)
         {
-            return Err(duplicate(*version, &first.path, &second.path));
+            return Err(SourceError::DuplicateVersion {
+                version: first.version,
+                first: first.up.clone(),
+                second: second.up.clone(),
+            });
         }
-        if let Some([(version, _, first), (_, _, second)]) =
-            downs.array_windows().find(|[a, b]| a.0 == b.0)
-        {
-            return Err(duplicate(*version, first, second));
-        }
-
-        let mut downs = downs.into_iter().peekable();
-        let mut migrations = Vec::with_capacity(ups.len());
-        for (version, parsed, up) in ups {
-            if let Some((_, _, orphan)) = downs.next_if(|(v, ..)| *v < version) {
-                return Err(orphan_down(dir, &orphan));
-            }
-            let down = match downs.next_if(|(v, ..)| *v == version) {
-                // The down of `<label>_<name>.up.sql` must be `<label>_<name>.down.sql`.
-                Some((_, down, path)) if (down.label, down.name) != (parsed.label, parsed.name) => {
-                    return Err(orphan_down(dir, &path));
-                }
-                Some((_, _, path)) => Some(DownFile::new(path, dialect)),
-                None => None,
+        let up_files = read_files(&listed, dialect);
+        let mut migrations = Vec::with_capacity(listed.len());
+        for (listed, up) in listed.into_iter().zip(up_files) {
+            let (up, sectioned) = up?;
+            let down = match (&listed.down, sectioned) {
+                (Some(path), _) => Some(DownFile::new(
+                    path.clone(),
+                    dialect,
+                    Part::Whole,
+                    listed.no_transaction,
+                )),
+                (None, true) => Some(DownFile::new(
+                    listed.up.clone(),
+                    dialect,
+                    Part::DbmateDown,
+                    false,
+                )),
+                (None, false) => None,
             };
             migrations.push(Migration {
-                version,
-                label: parsed.label.to_owned(),
-                name: parsed.name.to_owned(),
+                version: listed.version,
+                label: listed.label,
+                name: listed.name,
                 up,
                 down,
             });
         }
-        if let Some((_, _, orphan)) = downs.next() {
-            return Err(orphan_down(dir, &orphan));
-        }
         Ok(MigrationSet {
             dir: dir.to_owned(),
             dialect,
+            layout,
             migrations,
             warnings,
         })
@@ -295,50 +312,34 @@ impl MigrationSet {
             .ok()
             .map(|i| &self.migrations[i])
     }
-}
 
-/// A down file whose version has no up file, or whose up file has another name.
-fn orphan_down(dir: &Path, down: &Path) -> SourceError {
-    let file_name = down
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    SourceError::DownWithoutUp {
-        path: down.to_owned(),
-        expected: dir.join(file_name.replace(".down.sql", ".up.sql")),
+    /// A version as a user (or another tool's history table) writes it for this directory:
+    /// digits, a Diesel `2024-01-01-000000`, or a Flyway `1.2.3`.
+    pub fn parse_version(&self, text: &str) -> Result<Version, VersionError> {
+        self.layout.parse_version(text)
     }
 }
 
-/// Reads and checksums files on every core: a deploy reads every up file (to check the applied
-/// ones against their checksums) on each run, so this is most of a no-op `up`.
-/// Results come back in the order of `paths`, so the first bad file in name order is the one
+/// Reads and checksums the up files on every core: a deploy reads every up file (to check the
+/// applied ones against their checksums) on each run, so this is most of a no-op `up`.
+/// Results come back in the order of `listed`, so the first bad file in version order is the one
 /// reported, whatever thread read it.
-fn read_files<'a>(
-    paths: impl Iterator<Item = &'a Path>,
+fn read_files(
+    listed: &[Listed],
     dialect: Dialect,
-) -> Vec<Result<MigrationFile, SourceError>> {
-    let paths: Vec<&Path> = paths.collect();
+) -> Vec<Result<(MigrationFile, bool), SourceError>> {
+    let read = |m: &Listed| read_file(&m.up, dialect, m.up_part, m.no_transaction);
     let workers = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(8);
-    if workers < 2 || paths.len() < 64 {
-        return paths
-            .into_iter()
-            .map(|path| read_file(path, dialect))
-            .collect();
+    if workers < 2 || listed.len() < 64 {
+        return listed.iter().map(read).collect();
     }
-    let chunk = paths.len().div_ceil(workers);
+    let chunk = listed.len().div_ceil(workers);
     std::thread::scope(|scope| {
-        let readers: Vec<_> = paths
+        let readers: Vec<_> = listed
             .chunks(chunk)
-            .map(|chunk| {
-                scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|path| read_file(path, dialect))
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|chunk| scope.spawn(move || chunk.iter().map(read).collect::<Vec<_>>()))
             .collect();
         readers
             .into_iter()
@@ -351,7 +352,15 @@ fn read_files<'a>(
     })
 }
 
-fn read_file(path: &Path, dialect: Dialect) -> Result<MigrationFile, SourceError> {
+/// Reads one migration file (or its part), and says whether it is a dbmate file of sections.
+/// `no_transaction` is the layout's own setting, which a `-- strata:transaction` in the file
+/// contradicts.
+fn read_file(
+    path: &Path,
+    dialect: Dialect,
+    part: Part,
+    no_transaction: bool,
+) -> Result<(MigrationFile, bool), SourceError> {
     let bytes = read_small_file(path).map_err(|cause| SourceError::Unreadable {
         path: path.to_owned(),
         cause,
@@ -364,18 +373,43 @@ fn read_file(path: &Path, dialect: Dialect) -> Result<MigrationFile, SourceError
         Some(rest) => rest.to_owned(),
         None => sql,
     };
-    let directives = parse_directives(&sql, dialect).map_err(|e| SourceError::Directive {
+    let (sql, sectioned, no_transaction) = match part {
+        Part::Whole => (sql, false, no_transaction),
+        Part::Plain | Part::DbmateDown => match dbmate::sections(path, &sql)? {
+            None => (sql, false, no_transaction),
+            Some(sections) if part == Part::Plain => {
+                let has_down = sections.down.is_some();
+                (sections.up.text, has_down, sections.up.no_transaction)
+            }
+            Some(sections) => {
+                let down = sections.down.unwrap_or_default();
+                (down.text, true, down.no_transaction)
+            }
+        },
+    };
+    let mut directives = parse_directives(&sql, dialect).map_err(|e| SourceError::Directive {
         path: path.to_owned(),
         line: e.line,
         message: e.message,
     })?;
+    if no_transaction {
+        if directives.transaction == Some(true) {
+            return Err(SourceError::Directive {
+                path: path.to_owned(),
+                line: directives.transaction_line.unwrap_or(1),
+                message: "`-- strata:transaction` contradicts the layout's own setting to run this migration outside a transaction".into(),
+            });
+        }
+        directives.transaction = Some(false);
+    }
     let checksum = Checksum::of_sql(&sql, dialect);
-    Ok(MigrationFile {
+    let file = MigrationFile {
         path: path.to_owned(),
         sql,
         checksum,
         directives,
-    })
+    };
+    Ok((file, sectioned))
 }
 
 /// The bytes of a file expected to be small. Unlike `fs::read`, it does not ask for the file's
@@ -404,20 +438,28 @@ pub fn migration_file_name(description: &str) -> String {
     name.trim_end_matches('_').to_owned()
 }
 
-/// Creates the up and down files of a new migration and returns their paths. Refuses to
-/// overwrite anything, and refuses a version that already exists in the directory.
+/// Creates the up and down files of a new migration, named in the directory's layout, and
+/// returns their paths. Refuses to overwrite anything, and refuses a version that already exists
+/// in the directory.
 pub fn create_migration(
     set: &MigrationSet,
     label: &str,
     description: &str,
 ) -> Result<(PathBuf, PathBuf), SourceError> {
-    let version = Version::parse(label).map_err(|cause| SourceError::BadVersion {
-        path: set.dir.join(label),
-        cause,
-    })?;
+    let version = set
+        .parse_version(label)
+        .map_err(|cause| SourceError::BadVersion {
+            path: set.dir.join(label),
+            cause,
+        })?;
     let name = migration_file_name(description);
-    let up = set.dir.join(format!("{label}_{name}.up.sql"));
-    let down = set.dir.join(format!("{label}_{name}.down.sql"));
+    let (up, down) = set.layout.new_paths(&set.dir, label, &name);
+    if let Some(parent) = up.parent().filter(|p| *p != set.dir) {
+        fs::create_dir(parent).map_err(|cause| SourceError::Write {
+            path: parent.to_owned(),
+            cause,
+        })?;
+    }
     if let Some(existing) = set.get(version) {
         return Err(SourceError::DuplicateVersion {
             version,
@@ -591,6 +633,75 @@ mod tests {
             MigrationSet::load(dir.path(), Dialect::Postgres),
             Err(SourceError::BadVersion { .. })
         ));
+    }
+
+    #[test]
+    fn dbmate_files_split_into_up_and_down() {
+        let dir = dir_with(&[
+            (
+                "20240101000000_users.sql",
+                b"-- migrate:up\nCREATE TABLE users (id int);\n\n-- migrate:down\nDROP TABLE users;\n",
+            ),
+            (
+                "20240102000000_index.sql",
+                b"-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY i ON users (id);\n",
+            ),
+            ("20240103000000_plain.sql", b"SELECT 1;"),
+        ]);
+        let set = MigrationSet::load(dir.path(), Dialect::Postgres).unwrap();
+        assert_eq!(set.layout, Layout::Native);
+        let users = &set.migrations[0];
+        assert_eq!(
+            users.up.sql,
+            "-- migrate:up\nCREATE TABLE users (id int);\n\n"
+        );
+        let down = users.down_file().unwrap().unwrap();
+        assert_eq!(down.path, users.up.path);
+        assert!(down.sql.ends_with("-- migrate:down\nDROP TABLE users;\n"));
+        assert_eq!(
+            down.sql.matches('\n').count(),
+            5,
+            "the down keeps its line numbers"
+        );
+        assert_ne!(down.checksum, users.up.checksum);
+        assert_eq!(set.migrations[1].up.directives.transaction, Some(false));
+        assert!(set.migrations[1].down.is_none());
+        assert!(set.migrations[2].down.is_none());
+        assert_eq!(set.migrations[2].up.sql, "SELECT 1;");
+    }
+
+    #[test]
+    fn a_forced_layout_reads_only_its_own_files() {
+        let dir = dir_with(&[("V1__a.sql", b"SELECT 1;"), ("2_b.up.sql", b"SELECT 2;")]);
+        let set =
+            MigrationSet::load_as(dir.path(), Dialect::Postgres, Some(Layout::Flyway)).unwrap();
+        assert_eq!(set.migrations.len(), 1);
+        assert_eq!(set.warnings.len(), 1, "{:?}", set.warnings);
+        assert!(set.warnings[0].contains("2_b.up.sql"));
+    }
+
+    #[test]
+    fn new_migrations_follow_the_layout() {
+        let dir = dir_with(&[("V1__a.sql", b"SELECT 1;")]);
+        let set = MigrationSet::load(dir.path(), Dialect::Postgres).unwrap();
+        let (up, down) = create_migration(&set, "2", "add users").unwrap();
+        assert!(up.ends_with("V2__add_users.sql") && down.ends_with("U2__add_users.sql"));
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("2024-01-01-000000_a")).unwrap();
+        fs::write(dir.path().join("2024-01-01-000000_a/up.sql"), "SELECT 1;").unwrap();
+        let set = MigrationSet::load(dir.path(), Dialect::Postgres).unwrap();
+        let (up, down) = create_migration(&set, "2024-02-01-000000", "b").unwrap();
+        assert!(
+            up.ends_with("2024-02-01-000000_b/up.sql")
+                && down.ends_with("2024-02-01-000000_b/down.sql")
+        );
+        assert_eq!(
+            MigrationSet::load(dir.path(), Dialect::Postgres)
+                .unwrap()
+                .migrations
+                .len(),
+            2
+        );
     }
 
     #[test]
