@@ -329,12 +329,10 @@ fn assemble(
     let mut builds = Vec::new();
     let mut backfills = Vec::new();
     let mut validate = Vec::new();
-    let mut swap = vec![drop_window(
-        tables,
-        &version_schema,
-        &trigger,
-        request.label,
-    )];
+    let mut swap = vec![
+        cancel_autovacuum(tables.iter().map(|planned| &planned.table)),
+        drop_window(tables, &version_schema, &trigger, request.label),
+    ];
     let mut undo = vec![drop_window(
         tables,
         &version_schema,
@@ -469,6 +467,22 @@ fn phase(sql: String, line: u32) -> PhaseStatement {
         line,
         backfill: false,
     }
+}
+
+/// The swap's first step. An autovacuum of the tables, which the backfill's updates are likely
+/// to have started, holds a lock the swap's `ALTER TABLE` waits for, and every reader and writer
+/// queues behind that wait until `deadlock_timeout` makes PostgreSQL cancel the autovacuum
+/// (about 1 s). Cancelling it first, as PostgreSQL would, skips the stall; autovacuum comes back
+/// later. A role that may not signal autovacuum workers leaves them be and waits as before.
+fn cancel_autovacuum<'a>(tables: impl Iterator<Item = &'a Table>) -> String {
+    let regclasses: Vec<String> = tables.map(Table::regclass).collect();
+    format!(
+        "BEGIN\n    PERFORM pg_cancel_backend(activity.pid) FROM pg_stat_activity AS activity \
+         JOIN pg_stat_progress_vacuum AS vacuum USING (pid) \
+         WHERE activity.backend_type = 'autovacuum worker' AND vacuum.relid IN ({});\n  \
+         EXCEPTION WHEN insufficient_privilege THEN NULL;\n  END",
+        regclasses.join(", ")
+    )
 }
 
 /// Statements as one `DO` block: atomic, and so safe to run again when each part is guarded.
