@@ -2,26 +2,11 @@
 //! itself does it (the DDL of golang-migrate's, dbmate's, sqlx's, Diesel's and Flyway's drivers),
 //! then adopted without running a migration, and the refusals that change nothing.
 
+#[macro_use]
 mod support;
 
 use sha2::{Digest, Sha384};
 use support::{Backend, Project, assert_exit, states, stderr, stdout};
-
-macro_rules! on_backend {
-    ($module:ident, $backend:ident; $($scenario:ident),* $(,)?) => {
-        mod $module {
-            $( #[test] fn $scenario() { super::$scenario(super::Backend::$backend) } )*
-        }
-    };
-}
-
-macro_rules! on_every_backend {
-    ($($scenario:ident),* $(,)?) => {
-        on_backend!(sqlite, Sqlite; $($scenario),*);
-        on_backend!(postgres, Postgres; $($scenario),*);
-        on_backend!(mysql, MySql; $($scenario),*);
-    };
-}
 
 on_every_backend!(
     adopts_golang_migrate,

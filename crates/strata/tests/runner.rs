@@ -1,27 +1,10 @@
 //! The runner's behaviour, end to end through the `strata` binary, written once and run on
 //! every backend (the driver conformance suite).
 
+#[macro_use]
 mod support;
 
 use support::{Backend, Project, assert_exit, states, stderr, stdout};
-
-/// Instantiates scenarios as tests of one backend, in a module of its own.
-macro_rules! on_backend {
-    ($module:ident, $backend:ident; $($scenario:ident),* $(,)?) => {
-        mod $module {
-            $( #[test] fn $scenario() { super::$scenario(super::Backend::$backend) } )*
-        }
-    };
-}
-
-/// Scenarios that hold on every backend.
-macro_rules! on_every_backend {
-    ($($scenario:ident),* $(,)?) => {
-        on_backend!(sqlite, Sqlite; $($scenario),*);
-        on_backend!(postgres, Postgres; $($scenario),*);
-        on_backend!(mysql, MySql; $($scenario),*);
-    };
-}
 
 on_every_backend!(
     up_status_down_and_redo,

@@ -3,6 +3,26 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+/// Instantiates scenarios as tests of one backend, in a module of its own.
+#[allow(unused_macros)]
+macro_rules! on_backend {
+    ($module:ident, $backend:ident; $($scenario:ident),* $(,)?) => {
+        mod $module {
+            $( #[test] fn $scenario() { super::$scenario(super::Backend::$backend) } )*
+        }
+    };
+}
+
+/// Scenarios that hold on every backend.
+#[allow(unused_macros)]
+macro_rules! on_every_backend {
+    ($($scenario:ident),* $(,)?) => {
+        on_backend!(sqlite, Sqlite; $($scenario),*);
+        on_backend!(postgres, Postgres; $($scenario),*);
+        on_backend!(mysql, MySql; $($scenario),*);
+    };
+}
+
 use std::path::PathBuf;
 use std::process::Output;
 
