@@ -148,6 +148,10 @@ pub(crate) struct AdoptArgs {
     /// [default: the only one whose table exists]
     #[arg(long, value_name = "TOOL", value_parser = parse_tool)]
     pub(crate) from: Option<ForeignTool>,
+    /// The tool's history table, where it was set up with another name than its default
+    /// (golang-migrate's x-migrations-table, dbmate's --migrations-table, Flyway's flyway.table)
+    #[arg(long, value_name = "NAME")]
+    pub(crate) table: Option<String>,
     /// Show what would be recorded, change nothing
     #[arg(long)]
     pub(crate) dry_run: bool,

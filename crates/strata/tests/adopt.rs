@@ -14,6 +14,7 @@ on_every_backend!(
     adopts_sqlx,
     adopts_diesel,
     adopts_flyway,
+    adopts_a_table_by_its_configured_name,
 );
 
 /// Runs each statement on the project's database.
@@ -55,10 +56,12 @@ fn sorted(names: &[&str]) -> Vec<String> {
 }
 
 /// After adopting: nothing ran (the tables are those the tool's migrations made, and its own),
-/// the adopted migrations are applied and the rest pending, a second adopt does nothing, and
-/// `up` runs only the rest (re-running an adopted one would fail: its table exists).
+/// the adopted migrations are applied and the rest pending, a second `adopt` (as run first)
+/// does nothing, and `up` runs only the rest (re-running an adopted one would fail: its table
+/// exists).
 fn assert_adopted(
     project: &Project,
+    adopt: &[&str],
     table: &str,
     existing: &[&str],
     applied: &[&str],
@@ -77,7 +80,7 @@ fn assert_adopted(
         .chain(pending.iter().map(|v| (*v, "pending")))
         .collect();
     assert_eq!(project.states(), states(&expected));
-    let again = project.run(&["adopt"]);
+    let again = project.run(adopt);
     assert_exit(&again, 0);
     assert!(
         stdout(&again).starts_with("nothing to adopt"),
@@ -138,7 +141,54 @@ fn adopts_golang_migrate(backend: Backend) {
     );
     assert_adopted(
         &project,
+        &["adopt"],
         "schema_migrations",
+        &["a", "b"],
+        &["1", "2"],
+        &["3"],
+        &["c"],
+    );
+}
+
+/// golang-migrate set up with `x-migrations-table=app_versions`: found only by `--table`, which
+/// also tells the tool from the table's columns.
+fn adopts_a_table_by_its_configured_name(backend: Backend) {
+    let project = Project::new(backend, "adopt_named_table");
+    three_tables(&project);
+    let renamed: Vec<String> = golang_migrate_table(backend, 2, false)
+        .iter()
+        .map(|statement| statement.replace("schema_migrations", "app_versions"))
+        .collect();
+    exec(&project, &renamed);
+    tool_applied(&project, &["a", "b"]);
+    assert_refused(
+        &project,
+        &["adopt"],
+        "error: this database has no migration history table of golang-migrate, dbmate, sqlx, Diesel or Flyway",
+    );
+    assert_refused(
+        &project,
+        &["adopt", "--from", "dbmate", "--table", "app_versions"],
+        "error: no dbmate history table: app_versions has the columns version, dirty, not dbmate's",
+    );
+    assert_refused(
+        &project,
+        &["adopt", "--table", "app_version"],
+        "error: app_version does not exist",
+    );
+    let adopt = ["adopt", "--table", "app_versions"];
+    let output = project.run(&adopt);
+    assert_exit(&output, 0);
+    let report = stdout(&output);
+    assert!(
+        report.starts_with("recorded 2 migrations from golang-migrate (app_versions) as applied, without running them:")
+            && report.contains("app_versions was left as it was"),
+        "{report}"
+    );
+    assert_adopted(
+        &project,
+        &adopt,
+        "app_versions",
         &["a", "b"],
         &["1", "2"],
         &["3"],
@@ -186,6 +236,7 @@ fn adopts_dbmate(backend: Backend) {
     assert_exit(&project.run(&["adopt"]), 0);
     assert_adopted(
         &project,
+        &["adopt"],
         "schema_migrations",
         &["a", "b"],
         &["20240101000000", "20240102000000"],
@@ -284,6 +335,7 @@ fn adopts_sqlx(backend: Backend) {
     assert_eq!(document["pending"], 1);
     assert_adopted(
         &project,
+        &["adopt"],
         "_sqlx_migrations",
         &["a", "b"],
         &["1", "2"],
@@ -354,6 +406,7 @@ fn adopts_diesel(backend: Backend) {
     assert_exit(&project.run(&["adopt", "--from", "diesel"]), 0);
     assert_adopted(
         &project,
+        &["adopt"],
         "__diesel_schema_migrations",
         &["a", "b"],
         &["00000000000000", "2023-01-01-000000", "2023-01-02-000000"],
@@ -454,6 +507,7 @@ fn adopts_flyway(backend: Backend) {
     );
     assert_adopted(
         &project,
+        &["adopt"],
         "flyway_schema_history",
         &["a", "b"],
         &["1", "1.1"],

@@ -38,7 +38,9 @@ pub mod tls;
 pub mod verify;
 pub mod version;
 
-pub use adopt::{AdoptError, AdoptReport, Adopted, ForeignTables, ForeignTool, ForeignValue};
+pub use adopt::{
+    AdoptError, AdoptReport, Adopted, ForeignSource, ForeignTables, ForeignTool, ForeignValue,
+};
 pub use backfill::{
     BackfillDriver, BackfillError, BackfillEvent, BackfillJob, BackfillPlan, BackfillRecord,
     BackfillReport, BackfillRunner, BackfillState, BackfillStatement,

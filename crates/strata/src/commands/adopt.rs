@@ -1,6 +1,8 @@
-//! `strata adopt [--from TOOL] [--dry-run]`: take over another tool's history.
+//! `strata adopt [--from TOOL] [--table NAME] [--dry-run]`: take over another tool's history.
 
 use std::process::ExitCode;
+
+use strata_core::ForeignSource;
 
 use super::{Context, with_migrator};
 use crate::args::AdoptArgs;
@@ -16,7 +18,11 @@ pub(crate) fn run(context: &Context, args: &AdoptArgs) -> Result<ExitCode, CliEr
         &set,
         context.run_options(),
         |migrator| {
-            let report = migrator.adopt(args.from, args.dry_run)?;
+            let source = ForeignSource {
+                tool: args.from,
+                table: args.table.clone(),
+            };
+            let report = migrator.adopt(&source, args.dry_run)?;
             if context.is_json() {
                 let statuses: Vec<_> = migrator
                     .status()?

@@ -66,6 +66,16 @@ impl ForeignTool {
         tools::columns(self)
     }
 
+    /// Of the tools whose table these columns fit, the one that reads most of them: a table
+    /// given by name alone has no default name to tell, say, Diesel's (`version`, `run_on`) from
+    /// dbmate's (`version`), which every tool's table with a `version` column also fits.
+    fn best_match(columns: &[String]) -> Option<ForeignTool> {
+        ForeignTool::ALL
+            .into_iter()
+            .filter(|tool| tool.matches(columns))
+            .max_by_key(|tool| tool.columns().len())
+    }
+
     /// Whether a table with these columns is this tool's: golang-migrate and dbmate both name
     /// theirs `schema_migrations`, golang-migrate's has a `dirty` column and dbmate's does not.
     fn matches(self, columns: &[String]) -> bool {
@@ -164,6 +174,17 @@ impl ForeignValue {
     }
 }
 
+/// Where `strata adopt` finds the other tool's history table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ForeignSource {
+    /// The tool (`--from`); `None` finds it by the table's columns.
+    pub tool: Option<ForeignTool>,
+    /// The table (`--table`), for a tool set up with another name than its default
+    /// (golang-migrate's `x-migrations-table`, dbmate's `--migrations-table`, Flyway's
+    /// `flyway.table`); `None` looks for each tool's default.
+    pub table: Option<String>,
+}
+
 /// Another tool's history tables, read by a driver for `strata adopt`.
 pub trait ForeignTables {
     /// The column names (lower case) of `table` where strata's own history lives (the current
@@ -193,6 +214,8 @@ pub struct ForeignEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForeignHistory {
     pub tool: ForeignTool,
+    /// The table it was read from.
+    pub table: String,
     /// Versions with a row each.
     pub entries: Vec<ForeignEntry>,
     /// A position below which everything counts as applied: golang-migrate's one version (whose
@@ -225,7 +248,7 @@ pub struct Adopted {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdoptReport {
     pub tool: ForeignTool,
-    pub table: &'static str,
+    pub table: String,
     /// Recorded as applied by this run (or, with `--dry-run`, to be).
     pub adopted: Vec<Adopted>,
     /// Already in strata's history, agreeing with the other tool (a second adopt finds all).
@@ -249,14 +272,20 @@ pub enum AdoptError {
         list_tools(found)
     )]
     SeveralTools { found: Vec<ForeignTool> },
-    #[error("no {} history table: {} {}", tool, tool.table(), match columns { Some(columns) => format!("has the columns {}, not {}'s", columns.join(", "), tool), None => "does not exist".to_owned() })]
+    #[error("no {} history table: {} {}", tool, table, match columns { Some(columns) => format!("has the columns {}, not {}'s", columns.join(", "), tool), None => "does not exist".to_owned() })]
     TableNotFound {
         tool: ForeignTool,
+        table: String,
+        columns: Option<Vec<String>>,
+    },
+    #[error("{table} {}", match columns { Some(columns) => format!("has the columns {}: it is not the history table of golang-migrate, dbmate, sqlx, Diesel or Flyway", columns.join(", ")), None => "does not exist".to_owned() })]
+    NotAHistoryTable {
+        table: String,
         columns: Option<Vec<String>>,
     },
     #[error("{table} row {row}: {message}")]
     BadRow {
-        table: &'static str,
+        table: String,
         row: usize,
         message: String,
     },
@@ -293,9 +322,10 @@ impl AdoptError {
     /// What the user can do next.
     pub fn hint(&self) -> String {
         match self {
-            AdoptError::NoForeignHistory => "point --database-url at the database the other tool migrated; for a database no tool tracked, use `strata baseline <version>`".into(),
+            AdoptError::NoForeignHistory => "point --database-url at the database the other tool migrated, and --table at its history table if the tool was set up to name it otherwise; for a database no tool tracked, use `strata baseline <version>`".into(),
             AdoptError::SeveralTools { .. } => "pass --from golang-migrate|dbmate|sqlx|diesel|flyway; the other tables are left alone".into(),
-            AdoptError::TableNotFound { .. } => "check --from and --database-url; without --from, strata finds the tool itself".into(),
+            AdoptError::TableNotFound { .. } => "check --from, --table and --database-url; without --from, strata finds the tool itself".into(),
+            AdoptError::NotAHistoryTable { .. } => "check --table and --database-url (the table is looked for where strata keeps its own history); without --table, strata looks for each tool's default table".into(),
             AdoptError::BadRow { .. } => "the table is not as the tool writes it; fix the row, or adopt with `strata baseline <version>`".into(),
             AdoptError::Dirty { .. } => "check what the failed migration left, fix the database, then clear the flag with `migrate force <version>` (the last fully applied version) and run `strata adopt` again".into(),
             AdoptError::Failed { tool: ForeignTool::Flyway, .. } => "check what the failed migrations left, fix the database, remove the failed rows with `flyway repair`, and run `strata adopt` again".into(),
@@ -320,24 +350,43 @@ fn plural(n: usize, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
-/// Finds the tool whose history table exists (`from`, when given), and reads it.
+/// Finds the tool whose history table exists (as `source` narrows it), and reads it.
 pub fn read_foreign_history(
     tables: &mut dyn ForeignTables,
-    from: Option<ForeignTool>,
+    source: &ForeignSource,
 ) -> Result<ForeignHistory, crate::Error> {
     let driver = |error| crate::Error::Driver {
         context: "reading the other tool's history table",
         error,
     };
-    let tool = match from {
-        Some(tool) => {
-            let columns = tables.columns(tool.table()).map_err(driver)?;
+    let (tool, table) = match (source.tool, &source.table) {
+        (Some(tool), table) => {
+            let table = table.clone().unwrap_or_else(|| tool.table().to_owned());
+            let columns = tables.columns(&table).map_err(driver)?;
             if !columns.as_deref().is_some_and(|c| tool.matches(c)) {
-                return Err(AdoptError::TableNotFound { tool, columns }.into());
+                return Err(AdoptError::TableNotFound {
+                    tool,
+                    table,
+                    columns,
+                }
+                .into());
             }
-            tool
+            (tool, table)
         }
-        None => {
+        (None, Some(table)) => {
+            let columns = tables.columns(table).map_err(driver)?;
+            match columns.as_deref().and_then(ForeignTool::best_match) {
+                Some(tool) => (tool, table.clone()),
+                None => {
+                    return Err(AdoptError::NotAHistoryTable {
+                        table: table.clone(),
+                        columns,
+                    }
+                    .into());
+                }
+            }
+        }
+        (None, None) => {
             let mut found = Vec::new();
             for tool in ForeignTool::ALL {
                 if let Some(columns) = tables.columns(tool.table()).map_err(driver)?
@@ -348,13 +397,13 @@ pub fn read_foreign_history(
             }
             match found.as_slice() {
                 [] => return Err(AdoptError::NoForeignHistory.into()),
-                [tool] => *tool,
+                [tool] => (*tool, tool.table().to_owned()),
                 _ => return Err(AdoptError::SeveralTools { found }.into()),
             }
         }
     };
-    let rows = tables.rows(tool.table(), tool.columns()).map_err(driver)?;
-    Ok(tools::interpret(tool, &rows)?)
+    let rows = tables.rows(&table, tool.columns()).map_err(driver)?;
+    Ok(tools::interpret(tool, table, &rows)?)
 }
 
 /// Matches the other tool's history with the directory and strata's own history: the
@@ -470,7 +519,7 @@ pub fn plan_adoption(
         .count();
     Ok(AdoptReport {
         tool,
-        table: tool.table(),
+        table: foreign.table.clone(),
         adopted,
         already_recorded,
         pending,

@@ -25,6 +25,7 @@ fn entry(version: &str) -> ForeignEntry {
 fn foreign(tool: ForeignTool, entries: Vec<ForeignEntry>, up_to: Option<UpTo>) -> ForeignHistory {
     ForeignHistory {
         tool,
+        table: tool.table().to_owned(),
         entries,
         up_to,
         notes: Vec::new(),
@@ -220,6 +221,7 @@ fn golang_migrate_dirty_and_empty_tables() {
     use ForeignValue::{Boolean, Integer};
     let dirty = tools::interpret(
         ForeignTool::GolangMigrate,
+        ForeignTool::GolangMigrate.table().to_owned(),
         &rows(&[&[Integer(3), Boolean(true)]]),
     )
     .unwrap_err();
@@ -230,12 +232,14 @@ fn golang_migrate_dirty_and_empty_tables() {
     assert!(dirty.hint().contains("migrate force"));
     let none = tools::interpret(
         ForeignTool::GolangMigrate,
+        ForeignTool::GolangMigrate.table().to_owned(),
         &rows(&[&[Integer(-1), Integer(0)]]),
     )
     .unwrap();
     assert_eq!(none.up_to, None);
     let two = tools::interpret(
         ForeignTool::GolangMigrate,
+        ForeignTool::GolangMigrate.table().to_owned(),
         &rows(&[&[Integer(1), Integer(0)], &[Integer(2), Integer(0)]]),
     );
     assert!(matches!(two, Err(AdoptError::BadRow { row: 2, .. })));
@@ -247,6 +251,7 @@ fn flyway_rows_are_events_in_rank_order() {
     let at = text("2024-05-01 10:00:00.123");
     let history = tools::interpret(
         ForeignTool::Flyway,
+        ForeignTool::Flyway.table().to_owned(),
         &rows(&[
             &[
                 Integer(5),
@@ -327,6 +332,7 @@ fn flyway_rows_are_events_in_rank_order() {
     assert!(history.notes[0].starts_with("R__views.sql: a repeatable migration"));
     let failed = tools::interpret(
         ForeignTool::Flyway,
+        ForeignTool::Flyway.table().to_owned(),
         &rows(&[&[
             Integer(1),
             text("1.1"),
@@ -348,6 +354,7 @@ fn sqlx_failed_rows_are_refused() {
     let at = ForeignValue::Timestamp("2024-01-01T00:00:00Z".into());
     let error = tools::interpret(
         ForeignTool::Sqlx,
+        ForeignTool::Sqlx.table().to_owned(),
         &rows(&[
             &[Integer(1), at.clone(), Boolean(true), Bytes(vec![1])],
             &[Integer(2), at, Integer(0), Bytes(vec![2])],
@@ -369,4 +376,121 @@ fn tables_are_told_apart_by_their_columns() {
         Ok(ForeignTool::GolangMigrate)
     );
     assert!("liquibase".parse::<ForeignTool>().is_err());
+}
+
+/// A history table held in memory.
+struct Table {
+    name: &'static str,
+    columns: &'static [&'static str],
+    rows: Vec<Vec<ForeignValue>>,
+}
+
+struct Tables(Vec<Table>);
+
+impl Tables {
+    fn get(&self, name: &str) -> Option<&Table> {
+        self.0.iter().find(|table| table.name == name)
+    }
+}
+
+impl ForeignTables for Tables {
+    fn columns(&mut self, table: &str) -> Result<Option<Vec<String>>, DriverError> {
+        Ok(self
+            .get(table)
+            .map(|table| table.columns.iter().map(|c| (*c).to_owned()).collect()))
+    }
+
+    fn rows(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+    ) -> Result<Vec<Vec<ForeignValue>>, DriverError> {
+        let table = self.get(table).unwrap();
+        let index = |column: &&str| table.columns.iter().position(|n| n == column).unwrap();
+        let picked: Vec<usize> = columns.iter().map(index).collect();
+        Ok(table
+            .rows
+            .iter()
+            .map(|row| picked.iter().map(|i| row[*i].clone()).collect())
+            .collect())
+    }
+}
+
+fn read(tables: &mut Tables, tool: Option<ForeignTool>, table: Option<&str>) -> String {
+    let source = ForeignSource {
+        tool,
+        table: table.map(str::to_owned),
+    };
+    match read_foreign_history(tables, &source) {
+        Ok(history) => format!(
+            "{} {} {:?}",
+            history.tool,
+            history.table,
+            history
+                .entries
+                .iter()
+                .map(|e| e.version.as_str())
+                .chain(history.up_to.as_ref().map(|u| u.version.as_str()))
+                .collect::<Vec<_>>()
+        ),
+        Err(error) => error.to_string(),
+    }
+}
+
+#[test]
+fn a_table_given_by_name_is_read_as_the_tool_its_columns_fit_best() {
+    use ForeignValue::{Boolean, Integer};
+    let table = |name, columns, rows| Table {
+        name,
+        columns,
+        rows,
+    };
+    let mut tables = Tables(vec![
+        table(
+            "app_migrations",
+            &["version", "dirty"],
+            vec![vec![Integer(2), Boolean(false)]],
+        ),
+        table(
+            "diesel_like",
+            &["version", "run_on"],
+            vec![vec![text("20240101000000"), text("2024-01-01 00:00:00")]],
+        ),
+        table("schema_migrations", &["version"], vec![vec![text("1")]]),
+        table("users", &["id", "name"], Vec::new()),
+    ]);
+    // Without --table, only the tools' default names count.
+    assert_eq!(
+        read(&mut tables, None, None),
+        r#"dbmate schema_migrations ["1"]"#
+    );
+    assert_eq!(
+        read(&mut tables, None, Some("app_migrations")),
+        r#"golang-migrate app_migrations ["2"]"#
+    );
+    // dbmate's shape fits every table with a version column; Diesel's fits this one better.
+    assert_eq!(
+        read(&mut tables, None, Some("diesel_like")),
+        r#"diesel diesel_like ["20240101000000"]"#
+    );
+    assert_eq!(
+        read(&mut tables, Some(ForeignTool::Dbmate), Some("diesel_like")),
+        r#"dbmate diesel_like ["20240101000000"]"#
+    );
+    assert_eq!(
+        read(&mut tables, None, Some("users")),
+        "users has the columns id, name: it is not the history table of golang-migrate, dbmate, sqlx, Diesel or Flyway"
+    );
+    assert_eq!(
+        read(&mut tables, None, Some("missing")),
+        "missing does not exist"
+    );
+    assert_eq!(
+        read(
+            &mut tables,
+            Some(ForeignTool::GolangMigrate),
+            Some("diesel_like")
+        ),
+        "no golang-migrate history table: diesel_like has the columns version, run_on, not golang-migrate's"
+    );
 }

@@ -32,18 +32,20 @@ pub(super) fn columns(tool: ForeignTool) -> &'static [&'static str] {
 /// The rows (with [`columns`] in order) as the tool means them.
 pub(super) fn interpret(
     tool: ForeignTool,
+    table: String,
     rows: &[Vec<ForeignValue>],
 ) -> Result<ForeignHistory, AdoptError> {
+    let bad = |row: usize, message: String| AdoptError::BadRow {
+        table: table.clone(),
+        row: row + 1,
+        message,
+    };
     let mut history = ForeignHistory {
         tool,
+        table: table.clone(),
         entries: Vec::new(),
         up_to: None,
         notes: Vec::new(),
-    };
-    let bad = |row: usize, message: String| AdoptError::BadRow {
-        table: tool.table(),
-        row: row + 1,
-        message,
     };
     match tool {
         ForeignTool::GolangMigrate => golang_migrate(&mut history, rows, bad)?,
