@@ -310,3 +310,68 @@ fn markdown_report_for_a_pull_request() {
     let text = durations.replace_all(&stdout(&output), "[ms]").into_owned();
     insta::assert_snapshot!(version.replace_all(&text, "PostgreSQL [version]"));
 }
+
+/// A rename and a type change of existing columns run as expand/contract: the trace follows
+/// `up` and `complete`, each phase's statements as strata wrote them, located at the file's
+/// lines, with none of the findings the plain statements would have.
+#[test]
+fn an_expand_contract_migration_is_traced_phase_by_phase() {
+    let sql = "ALTER TABLE users RENAME COLUMN email TO contact;\nALTER TABLE orders ALTER COLUMN user_id TYPE numeric;\n";
+    let document = trace_one("trace_expand", sql, 0);
+    let migrations = document["migrations"].as_array().unwrap();
+    let phases: Vec<&str> = migrations
+        .iter()
+        .map(|m| m["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["expand", "complete"], "{document:#}");
+    assert!(migrations.iter().all(|m| m["version"] == "2"));
+    assert_eq!(document["summary"]["errors"], 0, "{document:#}");
+    assert_eq!(document["summary"]["warnings"], 0, "{document:#}");
+
+    let expand = migrations[0]["statements"].as_array().unwrap();
+    let backfill = expand
+        .iter()
+        .find(|s| s["execution"]["kind"] == "backfill")
+        .unwrap_or_else(|| panic!("a backfill in {expand:#?}"));
+    assert!(
+        backfill["sql"].as_str().unwrap().starts_with("UPDATE"),
+        "{backfill:#}"
+    );
+    assert_eq!(backfill["line"], 2);
+    assert_locked(backfill, "public.orders", "RowExclusiveLock");
+    assert!(
+        expand
+            .iter()
+            .all(|s| !s["sql"].as_str().unwrap().starts_with("ALTER TABLE users")),
+        "the file's statements do not run as written: {expand:#?}"
+    );
+
+    let complete = migrations[1]["statements"].as_array().unwrap();
+    assert!(
+        complete
+            .iter()
+            .any(|s| locks(s)
+                .contains(&("public.orders".to_owned(), "AccessExclusiveLock".to_owned()))),
+        "the swap locks orders: {complete:#?}"
+    );
+
+    let project = project("trace_expand_in_place", &[("2_change.up.sql", sql)]);
+    let output = project.run(&["trace"]);
+    assert_exit(&output, 0);
+    let report = stdout(&output);
+    assert!(
+        report.contains("2 change  migrations/2_change.up.sql  (expand phase (`strata up`), statement by statement,")
+            && report.contains("2 change  migrations/2_change.up.sql  (complete phase (`strata complete`), statement by statement,")
+            && report.contains("(online backfill: traced as one statement; `strata up` runs it in key-range batches, each a short transaction)"),
+        "{report}"
+    );
+    let output = project.run(&["trace", "--in-place"]);
+    assert_exit(&output, 1);
+    assert!(
+        stderr(&output).contains(
+            "error: --in-place cannot trace 2 change: it is an expand/contract migration"
+        ) && stderr(&output).contains("leave out --in-place"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -65,7 +65,8 @@ pub use expand::{
 pub use history::{AppliedMigration, Direction, HistoryChange, RowState};
 pub use locks::{Blocker, LockMode, LockPolicy, TableLock};
 pub use migrator::{
-    DownTarget, Migrator, PhaseOutcome, Problem, Resolution, RunOptions, RunReport, StepResult,
+    DownTarget, ExpandPhases, Migrator, PhaseOutcome, Problem, Resolution, RunOptions, RunReport,
+    StepResult,
 };
 pub use plan::{ExecutionMode, Plan, Script, Step};
 pub use schema::{

@@ -34,8 +34,8 @@ use crate::version::Version;
 mod adopt;
 mod phases;
 
-pub use phases::PhaseOutcome;
 use phases::expansion_open;
+pub use phases::{ExpandPhases, PhaseOutcome};
 
 /// Settings of a run.
 #[derive(Debug, Clone)]

@@ -13,6 +13,12 @@ pub enum TraceError {
     /// ones on the scratch database failed.
     #[error(transparent)]
     Migrations(#[from] strata_core::Error),
+    /// `--in-place` was asked of an expand/contract migration, whose phases commit one after
+    /// the other: rolled back, the complete phase would have nothing to complete.
+    #[error(
+        "--in-place cannot trace {version} {name}: it is an expand/contract migration, whose complete phase needs its expand phase committed"
+    )]
+    ExpandInPlace { version: String, name: String },
     /// Reading the catalog, or managing the tracing transaction, failed.
     #[error("cannot {action}: {error}")]
     Session {

@@ -5,7 +5,7 @@ use std::fmt;
 use std::ops::Range;
 
 use serde::{Serialize, Serializer};
-use strata_core::LockMode;
+use strata_core::{ExpandPhase, LockMode};
 use strata_lint::Diagnostic;
 
 /// Where the migrations were traced.
@@ -49,6 +49,10 @@ pub struct MigrationTrace {
     pub version: String,
     pub name: String,
     pub file: String,
+    /// The phase of an expand/contract migration this trace is of (each phase is traced on its
+    /// own, as its statements are strata's, not the file's); `None` for a migration run as
+    /// written.
+    pub phase: Option<ExpandPhase>,
     /// How `strata up` runs it: in one transaction, or statement by statement.
     pub in_transaction: bool,
     pub statements: Vec<StatementTrace>,
@@ -74,6 +78,10 @@ pub enum Execution {
     /// A statement that cannot run in a transaction (`VACUUM`, a `DO` block that commits): run
     /// on its own, so its locks ended with it and were not observed.
     OutsideTransaction,
+    /// An online backfill, which `strata up` runs in key-range batches, each in a short
+    /// transaction of its own: traced as one statement in one transaction, so its row locks
+    /// here are those of all batches together, its table locks those of each batch.
+    Backfill,
     /// Not run, for the reason given.
     NotRun { reason: String },
 }

@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use strata_core::ExpandPhase;
 use strata_lint::{Summary, report};
 
 use crate::findings::milliseconds;
@@ -32,7 +33,13 @@ fn how_it_runs(migration: &MigrationTrace) -> String {
     } else {
         "statement by statement"
     };
-    format!("{mode}, {}", milliseconds(migration.duration))
+    let phase = match migration.phase {
+        Some(ExpandPhase::Expand) => "expand phase (`strata up`), ",
+        Some(ExpandPhase::Complete) => "complete phase (`strata complete`), ",
+        Some(ExpandPhase::Abort) => "abort phase (`strata abort`), ",
+        None => "",
+    };
+    format!("{phase}{mode}, {}", milliseconds(migration.duration))
 }
 
 /// Why a statement's locks are special, if they are.
@@ -45,6 +52,10 @@ fn execution_note(statement: &StatementTrace) -> Option<String> {
         Execution::OutsideTransaction => {
             Some("ran outside a transaction: its locks ended with it".to_owned())
         }
+        Execution::Backfill => Some(
+            "online backfill: traced as one statement; `strata up` runs it in key-range batches, each a short transaction"
+                .to_owned(),
+        ),
         Execution::NotRun { reason } => Some(format!("not run: {reason}")),
     }
 }

@@ -7,17 +7,18 @@
 //!
 //! A migration that `strata up` runs in one transaction is traced in one transaction, so its
 //! locks add up until commit; one that runs statement by statement is traced the same way, each
-//! statement in a transaction of its own.
+//! statement in a transaction of its own. An expand/contract migration is traced as it runs: its
+//! expand phase, then its complete phase, each a trace of the statements strata wrote for it.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use strata_core::{
-    Dialect, DriverError, Event, ExecutionMode, LockPolicy, Migration, MigrationSet, Migrator,
-    RunOptions, Script, Statement, Version,
+    Dialect, DriverError, Event, ExecutionMode, ExpandPhase, LockPolicy, Migration, MigrationSet,
+    Migrator, RunOptions, Script, Statement, Version,
 };
 use strata_lint::Settings;
-use strata_postgres::{PgSplitter, PgTarget, ScratchDatabase};
+use strata_postgres::{PgDriver, PgSplitter, PgTarget, ScratchDatabase};
 
 use crate::catalog::{self, Ages, Snapshot};
 use crate::error::TraceError;
@@ -72,7 +73,14 @@ pub fn trace_on_scratch(
         {
             migrator.up(Some(previous.version))?;
         }
-        if !tracer.trace(migration)? {
+        let traced = match migrator.expand_phases(migration.version)? {
+            Some(phases) => {
+                tracer.trace_phase(migration, &phases.expand, ExpandPhase::Expand)?
+                    && tracer.trace_phase(migration, &phases.complete, ExpandPhase::Complete)?
+            }
+            None => tracer.trace(migration)?,
+        };
+        if !traced {
             break;
         }
         migrator.baseline(migration.version)?;
@@ -80,13 +88,35 @@ pub fn trace_on_scratch(
     Ok(tracer.finish())
 }
 
-/// Traces `traced` on the database `target` itself, rolling each migration back.
+/// Traces `traced` on the database `target` itself, rolling each migration back. An
+/// expand/contract migration is refused: its complete phase needs its expand phase committed.
 pub fn trace_in_place(
     target: &PgTarget,
     set: &MigrationSet,
     traced: &[Version],
     options: &TraceOptions,
 ) -> Result<TraceReport, TraceError> {
+    let mut driver = PgDriver::connect(target)?;
+    let mut quiet = |_: &Event| {};
+    let mut migrator = Migrator::new(
+        &mut driver,
+        &PgSplitter,
+        set,
+        options.run.clone(),
+        &mut quiet,
+    );
+    if let Some(migration) = selected(set, traced).find(|m| {
+        // Planned against the database as it is: a later migration's tables may not exist yet,
+        // and then it is not planned as expand/contract here (nor by `up` before they do).
+        migrator
+            .expand_phases(m.version)
+            .is_ok_and(|phases| phases.is_some())
+    }) {
+        return Err(TraceError::ExpandInPlace {
+            version: migration.label.clone(),
+            name: migration.name.clone(),
+        });
+    }
     let mut tracer = Tracer::connect(target, TraceMode::InPlace, options)?;
     for migration in selected(set, traced) {
         if !tracer.trace(migration)? {
@@ -179,9 +209,33 @@ impl<'a> Tracer<'a> {
         self.report
     }
 
-    /// Traces one migration; `false` when a statement failed (the trace stops there).
+    /// Traces one migration as written; `false` when a statement failed (the trace stops there).
     fn trace(&mut self, migration: &Migration) -> Result<bool, TraceError> {
         let script = Script::prepare(&migration.up, &PgSplitter, Dialect::Postgres)?;
+        self.trace_script(migration, &script, None, &script)
+    }
+
+    /// Traces one phase of an expand/contract migration: the statements strata wrote, each
+    /// located at the file's statement it serves.
+    fn trace_phase(
+        &mut self,
+        migration: &Migration,
+        script: &Script,
+        phase: ExpandPhase,
+    ) -> Result<bool, TraceError> {
+        let file = Script::prepare(&migration.up, &PgSplitter, Dialect::Postgres)?;
+        self.trace_script(migration, script, Some(phase), &file)
+    }
+
+    /// Traces `script`, which runs `migration` (or a `phase` of it); `file` is the migration's
+    /// own script, whose statements' byte ranges locate the findings.
+    fn trace_script(
+        &mut self,
+        migration: &Migration,
+        script: &Script,
+        phase: Option<ExpandPhase>,
+        file: &Script,
+    ) -> Result<bool, TraceError> {
         let in_transaction = script.mode == ExecutionMode::Transaction;
         // In place everything is rolled back, so everything runs in one transaction.
         let one_transaction = in_transaction || self.mode == TraceMode::InPlace;
@@ -198,6 +252,7 @@ impl<'a> Tracer<'a> {
             version: migration.label.clone(),
             name: migration.name.clone(),
             file: migration.up.path.display().to_string(),
+            phase,
             in_transaction,
             statements: Vec::new(),
             locks_held: Vec::new(),
@@ -212,7 +267,10 @@ impl<'a> Tracer<'a> {
             self.transaction("BEGIN")?;
         }
         for (index, statement) in script.statements.iter().enumerate() {
-            let run = self.plan(statement);
+            let mut run = self.plan(statement);
+            if script.backfill_at(index).is_some() && run.execution == Execution::Transaction {
+                run.execution = Execution::Backfill;
+            }
             let own_transaction = !one_transaction && run.in_transaction;
             if own_transaction {
                 self.transaction("BEGIN")?;
@@ -225,7 +283,7 @@ impl<'a> Tracer<'a> {
             let duration = statement_started.elapsed();
             let mut traced = StatementTrace {
                 line: statement.line,
-                range: statement.offset..statement.offset + statement.sql.len(),
+                range: file_range(script, file, statement),
                 sql: statement.sql.clone(),
                 execution: run.execution,
                 duration,
@@ -237,7 +295,7 @@ impl<'a> Tracer<'a> {
                 constraints: Vec::new(),
             };
             if let Err(error) = result {
-                trace.failure = Some(failure(index, statement, error));
+                trace.failure = Some(failure(index, statement, error, script.generated));
                 trace.statements.push(traced);
                 if one_transaction || own_transaction {
                     self.transaction("ROLLBACK")?;
@@ -375,6 +433,19 @@ impl<'a> Tracer<'a> {
     }
 }
 
+/// Where `statement` (of `script`) is in the migration's file (`file`, its script): its own range,
+/// or, for a statement strata wrote, that of the file's statement it serves.
+fn file_range(script: &Script, file: &Script, statement: &Statement) -> std::ops::Range<usize> {
+    let range = |s: &Statement| s.offset..s.offset + s.sql.len();
+    if !script.generated {
+        return range(statement);
+    }
+    file.statements
+        .iter()
+        .find(|s| s.line == statement.line)
+        .map_or(0..0, range)
+}
+
 /// The transaction ended: its locks were held from their statement's start until now.
 fn release(open: &mut Vec<OpenHold>, held: &mut Vec<LockHold>) {
     let now = Instant::now();
@@ -387,10 +458,17 @@ fn release(open: &mut Vec<OpenHold>, held: &mut Vec<LockHold>) {
     }));
 }
 
-/// The failure, located at the line the server's error position points to.
-fn failure(index: usize, statement: &Statement, error: DriverError) -> StatementFailure {
+/// The failure, located at the line the server's error position points to (for a statement
+/// strata wrote, which points into strata's text, the line of the file's statement it serves).
+fn failure(
+    index: usize,
+    statement: &Statement,
+    error: DriverError,
+    generated: bool,
+) -> StatementFailure {
     let lines_before_error = error
         .position
+        .filter(|_| !generated)
         .map(|position| {
             statement
                 .sql

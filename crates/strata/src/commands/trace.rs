@@ -158,6 +158,8 @@ fn trace_error(error: TraceError) -> CliError {
     match error {
         TraceError::Connect(error) => database::connect_error(error),
         TraceError::Migrations(error) => error.into(),
+        expand @ TraceError::ExpandInPlace { .. } => CliError::failed(expand.to_string())
+            .with_hint("leave out --in-place: on a scratch database both phases are traced, one after the other"),
         session @ TraceError::Session { .. } => CliError::failed(session.to_string()),
     }
 }

@@ -25,7 +25,31 @@ pub struct PhaseOutcome {
     pub execution_ms: i64,
 }
 
+/// The two phases an expand/contract migration runs as, in order, with the SQL strata wrote
+/// for them.
+#[derive(Debug, Clone)]
+pub struct ExpandPhases {
+    /// What `strata up` runs.
+    pub expand: Script,
+    /// What `strata complete` runs afterwards.
+    pub complete: Script,
+}
+
 impl Migrator<'_> {
+    /// The phases `version` runs as when its file is an expand/contract migration on this
+    /// database as it is now (the migrations before it applied), or `None` when `strata up`
+    /// runs it as written: for the tracer, which runs each phase's statements itself.
+    pub fn expand_phases(&mut self, version: Version) -> Result<Option<ExpandPhases>, Error> {
+        let migration = self.file(version)?;
+        let script = self.prepare(&migration.up)?;
+        let expand = self.expand_script(migration, script)?;
+        let Some(plan) = &expand.expand else {
+            return Ok(None);
+        };
+        let complete = self.phase_script(&migration.up.path, &plan.complete, &migration.up)?;
+        Ok(Some(ExpandPhases { expand, complete }))
+    }
+
     /// Every open expand/contract migration; none where the database cannot expand.
     pub fn expansions(&mut self) -> Result<Vec<Expansion>, Error> {
         match self.driver.expander() {
