@@ -354,6 +354,18 @@ fn an_expand_contract_migration_is_traced_phase_by_phase() {
                 .contains(&("public.orders".to_owned(), "AccessExclusiveLock".to_owned()))),
         "the swap locks orders: {complete:#?}"
     );
+    let renames: Vec<(&str, &str)> = complete
+        .iter()
+        .flat_map(|s| s["columns"].as_array().unwrap())
+        .filter(|c| c["table"]["name"] == "public.users" && !c["renamed_from"].is_null())
+        .map(|c| {
+            (
+                c["renamed_from"].as_str().unwrap(),
+                c["column"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(renames, [("email", "contact")], "{complete:#?}");
 
     let project = project("trace_expand_in_place", &[("2_change.up.sql", sql)]);
     let output = project.run(&["trace"]);

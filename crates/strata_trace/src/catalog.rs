@@ -227,15 +227,18 @@ pub(crate) fn changes(before: &Snapshot, after: &Snapshot, ages: &Ages<'_>) -> S
             Some(old) if old.state != column.state || old.name != column.name => Change::Changed,
             Some(_) => continue,
         };
-        changes
-            .columns
-            .extend(relation(table).map(|table| ColumnChange {
+        changes.columns.extend(relation(table).map(|table| {
+            ColumnChange {
                 table,
                 column: column.name.clone(),
+                renamed_from: old
+                    .filter(|old| old.name != column.name)
+                    .map(|old| old.name.clone()),
                 change,
                 before: old.map(|o| o.state.clone()),
                 after: Some(column.state.clone()),
-            }));
+            }
+        }));
     }
     for (&(table, attnum), column) in &before.columns {
         if after.relations.contains_key(&table) && !after.columns.contains_key(&(table, attnum)) {
@@ -244,6 +247,7 @@ pub(crate) fn changes(before: &Snapshot, after: &Snapshot, ages: &Ages<'_>) -> S
                 .extend(relation(table).map(|table| ColumnChange {
                     table,
                     column: column.name.clone(),
+                    renamed_from: None,
                     change: Change::Dropped,
                     before: Some(column.state.clone()),
                     after: None,

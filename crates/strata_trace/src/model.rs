@@ -263,6 +263,8 @@ pub struct ColumnState {
 pub struct ColumnChange {
     pub table: Relation,
     pub column: String,
+    /// The column's name before, when the statement renamed it (`column` is the new name).
+    pub renamed_from: Option<String>,
     pub change: Change,
     pub before: Option<ColumnState>,
     pub after: Option<ColumnState>,

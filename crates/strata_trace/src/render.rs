@@ -102,11 +102,26 @@ fn column_text(column: &ColumnChange) -> String {
     let name = format!("column {}.{}", column.table.name, column.column);
     match (column.change, &column.before, &column.after) {
         (Change::Added, _, Some(after)) => format!("{name} added: {}", column_state(after)),
-        (Change::Changed, Some(before), Some(after)) => format!(
-            "{name} changed: {} -> {}",
-            column_state(before),
-            column_state(after)
-        ),
+        (Change::Changed, Some(before), Some(after)) => {
+            let changed = format!(
+                "changed: {} -> {}",
+                column_state(before),
+                column_state(after)
+            );
+            match &column.renamed_from {
+                Some(from) if before == after => {
+                    format!(
+                        "column {}.{from} renamed to {}",
+                        column.table.name, column.column
+                    )
+                }
+                Some(from) => format!(
+                    "column {}.{from} renamed to {}, {changed}",
+                    column.table.name, column.column
+                ),
+                None => format!("{name} {changed}"),
+            }
+        }
         _ => format!("{name} dropped"),
     }
 }
