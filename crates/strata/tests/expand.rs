@@ -368,6 +368,11 @@ fn a_sigkill_in_any_phase_resumes() {
     assert_eq!(expansion_states(&project), ["completing"]);
     // The swap may have been the statement that was running: only `complete` may go on.
     fails_saying(&project, &["abort"], "run `strata complete`");
+    fails_saying(
+        &project,
+        &["drift"],
+        "the expand/contract migration 2 (change) is completing",
+    );
     blocker.query("COMMIT");
     assert_exit(&project.run(&["complete"]), 0);
     assert_eq!(
@@ -380,6 +385,35 @@ fn a_sigkill_in_any_phase_resumes() {
         ]
     );
     assert!(expansion_states(&project).is_empty());
+}
+
+/// While expanded, the expansion's shadow columns, triggers, views and constraints are what the
+/// applied migrations give; a change made by hand beside them is still drift.
+#[test]
+fn drift_expects_an_open_expansion_and_reports_what_else_changed() {
+    let project = expanded_project("expand_drift", 50, "");
+    assert_exit(&project.run(&["up"]), 0);
+    let output = project.run(&["drift"]);
+    assert_exit(&output, 0);
+    assert!(
+        stdout(&output).starts_with("no drift"),
+        "{}",
+        stdout(&output)
+    );
+    let session = project.session();
+    session.query("ALTER TABLE users ADD COLUMN by_hand integer");
+    let output = project.run(&["drift"]);
+    assert_exit(&output, 1);
+    let report = stdout(&output);
+    assert!(
+        report.contains("~ table public.users: unexpected column by_hand (integer)")
+            && report.matches('\n').count() == 2,
+        "only the column added by hand is drift:\n{report}"
+    );
+    session.query("ALTER TABLE users DROP COLUMN by_hand");
+    assert_exit(&project.run(&["complete"]), 0);
+    let output = project.run(&["drift"]);
+    assert_exit(&output, 0);
 }
 
 #[test]
