@@ -58,13 +58,7 @@ pub fn trace_on_scratch(
     let mut driver = scratch.connect()?;
     let mut quiet = |_: &Event| {};
     for migration in selected(set, traced) {
-        let mut migrator = Migrator::new(
-            &mut driver,
-            &PgSplitter,
-            set,
-            options.run.clone(),
-            &mut quiet,
-        );
+        let mut migrator = runner(&mut driver, set, options, &mut quiet);
         if let Some(previous) = set
             .migrations
             .iter()
@@ -98,13 +92,7 @@ pub fn trace_in_place(
 ) -> Result<TraceReport, TraceError> {
     let mut driver = PgDriver::connect(target)?;
     let mut quiet = |_: &Event| {};
-    let mut migrator = Migrator::new(
-        &mut driver,
-        &PgSplitter,
-        set,
-        options.run.clone(),
-        &mut quiet,
-    );
+    let mut migrator = runner(&mut driver, set, options, &mut quiet);
     if let Some(migration) = selected(set, traced).find(|m| {
         // Planned against the database as it is: a later migration's tables may not exist yet,
         // and then it is not planned as expand/contract here (nor by `up` before they do).
@@ -124,6 +112,17 @@ pub fn trace_in_place(
         }
     }
     Ok(tracer.finish())
+}
+
+/// The runner that applies (or plans) migrations for the tracer, with its events silenced: the
+/// trace reports what the server did, not the runner's progress.
+fn runner<'a>(
+    driver: &'a mut PgDriver,
+    set: &'a MigrationSet,
+    options: &TraceOptions,
+    quiet: &'a mut dyn FnMut(&Event),
+) -> Migrator<'a> {
+    Migrator::new(driver, &PgSplitter, set, options.run.clone(), quiet)
 }
 
 /// The migrations of `traced`, in version order.
