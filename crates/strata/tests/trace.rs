@@ -382,7 +382,8 @@ fn an_expand_contract_migration_is_traced_phase_by_phase() {
     assert!(
         stderr(&output).contains(
             "error: --in-place cannot trace 2 change: it is an expand/contract migration"
-        ) && stderr(&output).contains("leave out --in-place"),
+        ) && stderr(&output).contains("leave out --in-place")
+            && !stderr(&output).contains("warning: --in-place"),
         "{}",
         stderr(&output)
     );

@@ -84,11 +84,14 @@ pub fn trace_on_scratch(
 
 /// Traces `traced` on the database `target` itself, rolling each migration back. An
 /// expand/contract migration is refused: its complete phase needs its expand phase committed.
+/// `before_tracing` is called once nothing is refused, just before the first statement runs
+/// (where a caller warns that the locks it takes are real).
 pub fn trace_in_place(
     target: &PgTarget,
     set: &MigrationSet,
     traced: &[Version],
     options: &TraceOptions,
+    before_tracing: impl FnOnce(),
 ) -> Result<TraceReport, TraceError> {
     let mut driver = PgDriver::connect(target)?;
     let mut quiet = |_: &Event| {};
@@ -106,6 +109,7 @@ pub fn trace_in_place(
         });
     }
     let mut tracer = Tracer::connect(target, TraceMode::InPlace, options)?;
+    before_tracing();
     for migration in selected(set, traced) {
         if !tracer.trace(migration)? {
             break;

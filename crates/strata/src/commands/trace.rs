@@ -57,13 +57,15 @@ pub(crate) fn run(context: &Context, args: &TraceArgs) -> Result<ExitCode, CliEr
     }
 
     let report = if args.in_place {
-        if context.format != Format::Json {
-            eprintln!(
-                "warning: --in-place: the locks the traced statements take on {} are real and block other sessions while each migration runs; every migration is rolled back (sequence positions excepted)",
-                server.redacted()
-            );
-        }
-        strata_trace::trace_in_place(&server, &set, &traced, &options)
+        let warn = || {
+            if context.format != Format::Json {
+                eprintln!(
+                    "warning: --in-place: the locks the traced statements take on {} are real and block other sessions while each migration runs; every migration is rolled back (sequence positions excepted)",
+                    server.redacted()
+                );
+            }
+        };
+        strata_trace::trace_in_place(&server, &set, &traced, &options, warn)
     } else {
         let (scratch, _cleanup) = database::create_pg_scratch(&server)?;
         strata_trace::trace_on_scratch(&server, &scratch, &set, &traced, &options)
