@@ -15,6 +15,7 @@ on_every_backend!(
     adopts_diesel,
     adopts_flyway,
     adopts_a_table_by_its_configured_name,
+    adopts_sqlx_with_its_sqlx_toml,
 );
 
 /// Runs each statement on the project's database.
@@ -249,8 +250,11 @@ fn adopts_dbmate(backend: Backend) {
 }
 
 fn sqlx_checksum(project: &Project, file: &str) -> String {
-    let bytes = std::fs::read(project.path("migrations").join(file)).unwrap();
-    Sha384::digest(&bytes)
+    sha384_hex(&std::fs::read(project.path("migrations").join(file)).unwrap())
+}
+
+fn sha384_hex(bytes: &[u8]) -> String {
+    Sha384::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
@@ -314,6 +318,84 @@ fn sqlx_history(project: &Project) -> Vec<String> {
             "2024-03-02 11:30:00",
         ),
     ]
+}
+
+/// sqlx 0.9's `sqlx.toml` beside the migrations directory: its `table-name`, and its
+/// `ignored-chars` (the files hashed with LF line breaks, checked out since with CRLF).
+fn adopts_sqlx_with_its_sqlx_toml(backend: Backend) {
+    let project = Project::new(backend, "adopt_sqlx_toml");
+    let sql = |table: &str| format!("CREATE TABLE {table} (id int);\r\n");
+    for (file, table) in [
+        ("1_create_a", "a"),
+        ("2_create_b", "b"),
+        ("3_create_c", "c"),
+    ] {
+        project.migration(&format!("{file}.up.sql"), &sql(table));
+    }
+    let hashed_with_lf = |table: &str| sha384_hex(sql(table).replace('\r', "").as_bytes());
+    let statements: Vec<String> = [
+        sqlx_table(backend),
+        sqlx_row(
+            backend,
+            1,
+            "create a",
+            &hashed_with_lf("a"),
+            true,
+            "2024-03-01 10:00:00",
+        ),
+        sqlx_row(
+            backend,
+            2,
+            "create b",
+            &hashed_with_lf("b"),
+            true,
+            "2024-03-02 11:30:00",
+        ),
+    ]
+    .iter()
+    .map(|statement| statement.replace("_sqlx_migrations", "app_sqlx_migrations"))
+    .collect();
+    exec(&project, &statements);
+    tool_applied(&project, &["a", "b"]);
+    assert_refused(
+        &project,
+        &["adopt"],
+        "error: this database has no migration history table",
+    );
+    let settings = project.path("sqlx.toml");
+    std::fs::write(
+        &settings,
+        "[migrate]\ntable-name = \"app_sqlx_migrations\"\n",
+    )
+    .unwrap();
+    assert_refused(
+        &project,
+        &["adopt"],
+        "error: 2 files changed since sqlx applied them: migrations/1_create_a.up.sql, migrations/2_create_b.up.sql",
+    );
+    std::fs::write(
+        &settings,
+        "[migrate]\ntable-name = \"app_sqlx_migrations\"\nignored-chars = [\"\\r\"]\n",
+    )
+    .unwrap();
+    let output = project.run(&["adopt"]);
+    assert_exit(&output, 0);
+    assert!(
+        stdout(&output).starts_with(
+            "recorded 2 migrations from sqlx (app_sqlx_migrations) as applied, without running them:"
+        ),
+        "{}",
+        stdout(&output)
+    );
+    assert_adopted(
+        &project,
+        &["adopt"],
+        "app_sqlx_migrations",
+        &["a", "b"],
+        &["1", "2"],
+        &["3"],
+        &["c"],
+    );
 }
 
 fn adopts_sqlx(backend: Backend) {

@@ -40,6 +40,7 @@ pub mod version;
 
 pub use adopt::{
     AdoptError, AdoptReport, Adopted, ForeignSource, ForeignTables, ForeignTool, ForeignValue,
+    SqlxSettings,
 };
 pub use backfill::{
     BackfillDriver, BackfillError, BackfillEvent, BackfillJob, BackfillPlan, BackfillRecord,

@@ -1,6 +1,6 @@
 //! Other tools' checksums of migration files, recomputed from the files to catch one edited
-//! after the other tool applied it: sqlx's SHA-384 of the file's bytes, Flyway's CRC-32 of its
-//! lines.
+//! after the other tool applied it: sqlx's SHA-384 of the file's text (less the characters its
+//! `sqlx.toml` ignores), Flyway's CRC-32 of its lines.
 
 use std::path::Path;
 
@@ -9,8 +9,12 @@ use sha2::{Digest, Sha384};
 /// A checksum as another tool stored it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ForeignChecksum {
-    /// sqlx: SHA-384 of the file's bytes.
-    Sha384(Vec<u8>),
+    /// sqlx: SHA-384 of the file's text, with `ignored_chars` (`sqlx.toml`'s
+    /// `migrate.ignored-chars`, usually none) dropped first.
+    Sha384 {
+        digest: Vec<u8>,
+        ignored_chars: Vec<char>,
+    },
     /// Flyway: CRC-32 of the file's lines without their line breaks (and without a leading
     /// BOM), stored as a signed 32-bit integer.
     Crc32(i32),
@@ -20,7 +24,10 @@ impl ForeignChecksum {
     /// The same checksum of these bytes.
     fn of(&self, bytes: &[u8]) -> ForeignChecksum {
         match self {
-            ForeignChecksum::Sha384(_) => ForeignChecksum::Sha384(Sha384::digest(bytes).to_vec()),
+            ForeignChecksum::Sha384 { ignored_chars, .. } => ForeignChecksum::Sha384 {
+                digest: sqlx_sha384(bytes, ignored_chars),
+                ignored_chars: ignored_chars.clone(),
+            },
             ForeignChecksum::Crc32(_) => ForeignChecksum::Crc32(flyway_crc32(bytes)),
         }
     }
@@ -28,6 +35,24 @@ impl ForeignChecksum {
     /// Whether the file at `path` still has this checksum (an unreadable file has not).
     pub fn matches_file(&self, path: &Path) -> bool {
         std::fs::read(path).is_ok_and(|bytes| self.of(&bytes) == *self)
+    }
+}
+
+/// sqlx hashes the file read as text, without the ignored characters (a file that is not UTF-8
+/// sqlx cannot read, and it then matches nothing).
+fn sqlx_sha384(bytes: &[u8], ignored_chars: &[char]) -> Vec<u8> {
+    if ignored_chars.is_empty() {
+        return Sha384::digest(bytes).to_vec();
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            let kept: String = text
+                .chars()
+                .filter(|c| !ignored_chars.contains(c))
+                .collect();
+            Sha384::digest(kept.as_bytes()).to_vec()
+        }
+        Err(_) => Vec::new(),
     }
 }
 
@@ -66,9 +91,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("1_a.up.sql");
         std::fs::write(&path, "SELECT 1;\n").unwrap();
-        let stored = ForeignChecksum::Sha384(Sha384::digest(b"SELECT 1;\n").to_vec());
+        let stored = ForeignChecksum::Sha384 {
+            digest: Sha384::digest(b"SELECT 1;\n").to_vec(),
+            ignored_chars: Vec::new(),
+        };
         assert!(stored.matches_file(&path));
         std::fs::write(&path, "SELECT 1; \n").unwrap();
         assert!(!stored.matches_file(&path));
+    }
+
+    #[test]
+    fn sqlx_checksum_leaves_out_the_ignored_characters() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("1_a.up.sql");
+        // Applied from a checkout with LF line breaks, read now from one with CRLF.
+        std::fs::write(&path, "SELECT 1;\r\nSELECT 2;\r\n").unwrap();
+        let applied = |ignored_chars: Vec<char>| ForeignChecksum::Sha384 {
+            digest: Sha384::digest(b"SELECT 1;\nSELECT 2;\n").to_vec(),
+            ignored_chars,
+        };
+        assert!(!applied(Vec::new()).matches_file(&path));
+        assert!(applied(vec!['\r']).matches_file(&path));
+        std::fs::write(&path, "SELECT 1;\r\nSELECT 3;\r\n").unwrap();
+        assert!(!applied(vec!['\r']).matches_file(&path));
     }
 }

@@ -8,6 +8,7 @@
 //! says nothing different. The foreign table is only read, never changed.
 
 mod checksum;
+mod sqlx_settings;
 mod tools;
 
 use std::collections::{HashMap, HashSet};
@@ -20,6 +21,7 @@ use crate::source::{Migration, MigrationSet};
 use crate::version::Version;
 
 pub use checksum::ForeignChecksum;
+pub use sqlx_settings::SqlxSettings;
 
 /// A migration tool whose history table strata can take over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -316,6 +318,8 @@ pub enum AdoptError {
     },
     #[error("this database's driver cannot read other tools' history tables")]
     Unsupported,
+    #[error("{}: {message}", path.display())]
+    SqlxSettings { path: PathBuf, message: String },
 }
 
 impl AdoptError {
@@ -334,6 +338,7 @@ impl AdoptError {
             AdoptError::ChecksumMismatch { .. } => "restore the files as they were applied (see your version control); nothing was recorded".into(),
             AdoptError::HistoryDisagrees { .. } => "see `strata status`; settle strata's rows (`strata down`, `strata resolve`) or the other tool's, then run `strata adopt` again".into(),
             AdoptError::Unsupported => "use `strata baseline <version>`".into(),
+            AdoptError::SqlxSettings { .. } => "strata reads sqlx.toml's migrate.table-name and migrate.ignored-chars; pass the table with --table if it is elsewhere".into(),
         }
     }
 }
@@ -350,18 +355,26 @@ fn plural(n: usize, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
-/// Finds the tool whose history table exists (as `source` narrows it), and reads it.
+/// Finds the tool whose history table exists (as `source` narrows it), and reads it; `sqlx` is
+/// the project's sqlx settings (its table name, and what its checksums leave out).
 pub fn read_foreign_history(
     tables: &mut dyn ForeignTables,
     source: &ForeignSource,
+    sqlx: &SqlxSettings,
 ) -> Result<ForeignHistory, crate::Error> {
+    let default_table = |tool: ForeignTool| match tool {
+        ForeignTool::Sqlx => sqlx.table(),
+        tool => tool.table(),
+    };
     let driver = |error| crate::Error::Driver {
         context: "reading the other tool's history table",
         error,
     };
     let (tool, table) = match (source.tool, &source.table) {
         (Some(tool), table) => {
-            let table = table.clone().unwrap_or_else(|| tool.table().to_owned());
+            let table = table
+                .clone()
+                .unwrap_or_else(|| default_table(tool).to_owned());
             let columns = tables.columns(&table).map_err(driver)?;
             if !columns.as_deref().is_some_and(|c| tool.matches(c)) {
                 return Err(AdoptError::TableNotFound {
@@ -389,7 +402,7 @@ pub fn read_foreign_history(
         (None, None) => {
             let mut found = Vec::new();
             for tool in ForeignTool::ALL {
-                if let Some(columns) = tables.columns(tool.table()).map_err(driver)?
+                if let Some(columns) = tables.columns(default_table(tool)).map_err(driver)?
                     && tool.matches(&columns)
                 {
                     found.push(tool);
@@ -397,13 +410,13 @@ pub fn read_foreign_history(
             }
             match found.as_slice() {
                 [] => return Err(AdoptError::NoForeignHistory.into()),
-                [tool] => (*tool, tool.table().to_owned()),
+                [tool] => (*tool, default_table(*tool).to_owned()),
                 _ => return Err(AdoptError::SeveralTools { found }.into()),
             }
         }
     };
     let rows = tables.rows(&table, tool.columns()).map_err(driver)?;
-    Ok(tools::interpret(tool, table, &rows)?)
+    Ok(tools::interpret(tool, table, &rows, &sqlx.ignored_chars)?)
 }
 
 /// Matches the other tool's history with the directory and strata's own history: the

@@ -208,6 +208,11 @@ fn strata_history_that_disagrees_is_refused() {
     );
 }
 
+/// The rows as the tool means them, read from its default table (no sqlx settings).
+fn interpret(tool: ForeignTool, rows: &[Vec<ForeignValue>]) -> Result<ForeignHistory, AdoptError> {
+    tools::interpret(tool, tool.table().to_owned(), rows, &[])
+}
+
 fn rows(values: &[&[ForeignValue]]) -> Vec<Vec<ForeignValue>> {
     values.iter().map(|row| row.to_vec()).collect()
 }
@@ -219,9 +224,8 @@ fn text(s: &str) -> ForeignValue {
 #[test]
 fn golang_migrate_dirty_and_empty_tables() {
     use ForeignValue::{Boolean, Integer};
-    let dirty = tools::interpret(
+    let dirty = interpret(
         ForeignTool::GolangMigrate,
-        ForeignTool::GolangMigrate.table().to_owned(),
         &rows(&[&[Integer(3), Boolean(true)]]),
     )
     .unwrap_err();
@@ -230,16 +234,14 @@ fn golang_migrate_dirty_and_empty_tables() {
         "golang-migrate's schema_migrations is dirty at version 3: that migration failed part-way"
     );
     assert!(dirty.hint().contains("migrate force"));
-    let none = tools::interpret(
+    let none = interpret(
         ForeignTool::GolangMigrate,
-        ForeignTool::GolangMigrate.table().to_owned(),
         &rows(&[&[Integer(-1), Integer(0)]]),
     )
     .unwrap();
     assert_eq!(none.up_to, None);
-    let two = tools::interpret(
+    let two = interpret(
         ForeignTool::GolangMigrate,
-        ForeignTool::GolangMigrate.table().to_owned(),
         &rows(&[&[Integer(1), Integer(0)], &[Integer(2), Integer(0)]]),
     );
     assert!(matches!(two, Err(AdoptError::BadRow { row: 2, .. })));
@@ -249,9 +251,8 @@ fn golang_migrate_dirty_and_empty_tables() {
 fn flyway_rows_are_events_in_rank_order() {
     use ForeignValue::{Boolean, Integer, Null};
     let at = text("2024-05-01 10:00:00.123");
-    let history = tools::interpret(
+    let history = interpret(
         ForeignTool::Flyway,
-        ForeignTool::Flyway.table().to_owned(),
         &rows(&[
             &[
                 Integer(5),
@@ -330,9 +331,8 @@ fn flyway_rows_are_events_in_rank_order() {
     );
     assert_eq!(history.notes.len(), 1);
     assert!(history.notes[0].starts_with("R__views.sql: a repeatable migration"));
-    let failed = tools::interpret(
+    let failed = interpret(
         ForeignTool::Flyway,
-        ForeignTool::Flyway.table().to_owned(),
         &rows(&[&[
             Integer(1),
             text("1.1"),
@@ -352,9 +352,8 @@ fn flyway_rows_are_events_in_rank_order() {
 fn sqlx_failed_rows_are_refused() {
     use ForeignValue::{Boolean, Bytes, Integer};
     let at = ForeignValue::Timestamp("2024-01-01T00:00:00Z".into());
-    let error = tools::interpret(
+    let error = interpret(
         ForeignTool::Sqlx,
-        ForeignTool::Sqlx.table().to_owned(),
         &rows(&[
             &[Integer(1), at.clone(), Boolean(true), Bytes(vec![1])],
             &[Integer(2), at, Integer(0), Bytes(vec![2])],
@@ -421,7 +420,7 @@ fn read(tables: &mut Tables, tool: Option<ForeignTool>, table: Option<&str>) -> 
         tool,
         table: table.map(str::to_owned),
     };
-    match read_foreign_history(tables, &source) {
+    match read_foreign_history(tables, &source, &SqlxSettings::default()) {
         Ok(history) => format!(
             "{} {} {:?}",
             history.tool,

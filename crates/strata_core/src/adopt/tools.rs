@@ -30,10 +30,12 @@ pub(super) fn columns(tool: ForeignTool) -> &'static [&'static str] {
 }
 
 /// The rows (with [`columns`] in order) as the tool means them.
+/// `sqlx_ignored_chars`: what sqlx's checksums leave out ([`super::SqlxSettings`]).
 pub(super) fn interpret(
     tool: ForeignTool,
     table: String,
     rows: &[Vec<ForeignValue>],
+    sqlx_ignored_chars: &[char],
 ) -> Result<ForeignHistory, AdoptError> {
     let bad = |row: usize, message: String| AdoptError::BadRow {
         table: table.clone(),
@@ -58,7 +60,7 @@ pub(super) fn interpret(
                 });
             }
         }
-        ForeignTool::Sqlx => sqlx(&mut history, rows, bad)?,
+        ForeignTool::Sqlx => sqlx(&mut history, rows, sqlx_ignored_chars, bad)?,
         ForeignTool::Flyway => flyway(&mut history, rows, bad)?,
     }
     Ok(history)
@@ -109,6 +111,7 @@ fn golang_migrate(
 fn sqlx(
     history: &mut ForeignHistory,
     rows: &[Vec<ForeignValue>],
+    ignored_chars: &[char],
     bad: impl Fn(usize, String) -> AdoptError,
 ) -> Result<(), AdoptError> {
     let mut failed = Vec::new();
@@ -130,7 +133,10 @@ fn sqlx(
         history.entries.push(ForeignEntry {
             version,
             applied_at: row[1].as_time(),
-            checksum: Some(ForeignChecksum::Sha384(checksum)),
+            checksum: Some(ForeignChecksum::Sha384 {
+                digest: checksum,
+                ignored_chars: ignored_chars.to_vec(),
+            }),
         });
     }
     if !failed.is_empty() {

@@ -2,7 +2,9 @@
 //! the same path as `baseline`.
 
 use super::Migrator;
-use crate::adopt::{AdoptError, AdoptReport, ForeignSource, plan_adoption, read_foreign_history};
+use crate::adopt::{
+    AdoptError, AdoptReport, ForeignSource, SqlxSettings, plan_adoption, read_foreign_history,
+};
 use crate::error::Error;
 
 impl Migrator<'_> {
@@ -37,7 +39,8 @@ impl Migrator<'_> {
             .driver
             .foreign_tables()
             .ok_or(Error::Adopt(AdoptError::Unsupported))?;
-        let foreign = read_foreign_history(tables, source)?;
+        let sqlx = SqlxSettings::beside(&self.set.dir)?;
+        let foreign = read_foreign_history(tables, source, &sqlx)?;
         let history = self.read_history()?;
         Ok(plan_adoption(self.set, &foreign, &history)?)
     }
