@@ -273,7 +273,8 @@ pub enum AdoptError {
         "several migration tools' history tables exist: {}; choose one with --from",
         list_tools(found)
     )]
-    SeveralTools { found: Vec<ForeignTool> },
+    /// Each tool with the table it was found in.
+    SeveralTools { found: Vec<(ForeignTool, String)> },
     #[error("no {} history table: {} {}", tool, table, match columns { Some(columns) => format!("has the columns {}, not {}'s", columns.join(", "), tool), None => "does not exist".to_owned() })]
     TableNotFound {
         tool: ForeignTool,
@@ -343,10 +344,10 @@ impl AdoptError {
     }
 }
 
-fn list_tools(tools: &[ForeignTool]) -> String {
+fn list_tools(tools: &[(ForeignTool, String)]) -> String {
     tools
         .iter()
-        .map(|t| format!("{t} ({})", t.table()))
+        .map(|(tool, table)| format!("{tool} ({table})"))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -405,12 +406,12 @@ pub fn read_foreign_history(
                 if let Some(columns) = tables.columns(default_table(tool)).map_err(driver)?
                     && tool.matches(&columns)
                 {
-                    found.push(tool);
+                    found.push((tool, default_table(tool).to_owned()));
                 }
             }
             match found.as_slice() {
                 [] => return Err(AdoptError::NoForeignHistory.into()),
-                [tool] => (*tool, default_table(*tool).to_owned()),
+                [(tool, table)] => (*tool, table.clone()),
                 _ => return Err(AdoptError::SeveralTools { found }.into()),
             }
         }
