@@ -149,7 +149,8 @@ pub(crate) struct AdoptArgs {
     #[arg(long, value_name = "TOOL", value_parser = parse_tool)]
     pub(crate) from: Option<ForeignTool>,
     /// The tool's history table, where it was set up with another name than its default
-    /// (golang-migrate's x-migrations-table, dbmate's --migrations-table, Flyway's flyway.table)
+    /// (golang-migrate's x-migrations-table, dbmate's --migrations-table, Flyway's flyway.table;
+    /// sqlx's is read from sqlx.toml)
     #[arg(long, value_name = "NAME")]
     pub(crate) table: Option<String>,
     /// Show what would be recorded, change nothing
