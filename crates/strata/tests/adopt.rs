@@ -56,7 +56,8 @@ fn sorted(names: &[&str]) -> Vec<String> {
     names
 }
 
-/// After adopting: nothing ran (the tables are those the tool's migrations made, and its own),
+/// After adopting, in every scenario here (the tool's migrations made tables `a` and `b`, the
+/// one it had not applied makes `c`): nothing ran (the tables are `a`, `b` and the tool's own),
 /// the adopted migrations are applied and the rest pending, a second `adopt` (as run first)
 /// does nothing, and `up` runs only the rest (re-running an adopted one would fail: its table
 /// exists).
@@ -64,15 +65,12 @@ fn assert_adopted(
     project: &Project,
     adopt: &[&str],
     table: &str,
-    existing: &[&str],
     applied: &[&str],
     pending: &[&str],
-    new_tables: &[&str],
 ) {
-    let before: Vec<&str> = existing.iter().copied().chain([table]).collect();
     assert_eq!(
         sorted_tables(project),
-        sorted(&before),
+        sorted(&["a", "b", table]),
         "adopt runs no migration"
     );
     let expected: Vec<(&str, &str)> = applied
@@ -89,17 +87,27 @@ fn assert_adopted(
         stdout(&again)
     );
     assert_exit(&project.run(&["up"]), 0);
-    let after: Vec<&str> = before
-        .iter()
-        .copied()
-        .chain(new_tables.iter().copied())
-        .collect();
     assert_eq!(
         sorted_tables(project),
-        sorted(&after),
+        sorted(&["a", "b", "c", table]),
         "up applies only the migrations the tool had not"
     );
     assert_exit(&project.run(&["status", "--check"]), 0);
+}
+
+/// Runs `adopt`, which must record migrations 1 and 2 from `tool`'s `table` (and say it left
+/// the table as it was), then [`assert_adopted`] with 3 pending.
+fn assert_adopts_1_and_2(project: &Project, adopt: &[&str], tool: &str, table: &str) {
+    let output = project.run(adopt);
+    assert_exit(&output, 0);
+    let report = stdout(&output);
+    assert!(
+        report.starts_with(&format!(
+            "recorded 2 migrations from {tool} ({table}) as applied, without running them:"
+        )) && report.contains(&format!("{table} was left as it was")),
+        "{report}"
+    );
+    assert_adopted(project, adopt, table, &["1", "2"], &["3"]);
 }
 
 fn golang_migrate_table(backend: Backend, version: i64, dirty: bool) -> Vec<String> {
@@ -133,22 +141,7 @@ fn adopts_golang_migrate(backend: Backend) {
     three_tables(&project);
     exec(&project, &golang_migrate_table(backend, 2, false));
     tool_applied(&project, &["a", "b"]);
-    let output = project.run(&["adopt"]);
-    assert_exit(&output, 0);
-    assert!(
-        stdout(&output).starts_with("recorded 2 migrations from golang-migrate (schema_migrations) as applied, without running them:"),
-        "{}",
-        stdout(&output)
-    );
-    assert_adopted(
-        &project,
-        &["adopt"],
-        "schema_migrations",
-        &["a", "b"],
-        &["1", "2"],
-        &["3"],
-        &["c"],
-    );
+    assert_adopts_1_and_2(&project, &["adopt"], "golang-migrate", "schema_migrations");
 }
 
 /// golang-migrate set up with `x-migrations-table=app_versions`: found only by `--table`, which
@@ -177,23 +170,11 @@ fn adopts_a_table_by_its_configured_name(backend: Backend) {
         &["adopt", "--table", "app_version"],
         "error: app_version does not exist",
     );
-    let adopt = ["adopt", "--table", "app_versions"];
-    let output = project.run(&adopt);
-    assert_exit(&output, 0);
-    let report = stdout(&output);
-    assert!(
-        report.starts_with("recorded 2 migrations from golang-migrate (app_versions) as applied, without running them:")
-            && report.contains("app_versions was left as it was"),
-        "{report}"
-    );
-    assert_adopted(
+    assert_adopts_1_and_2(
         &project,
-        &adopt,
+        &["adopt", "--table", "app_versions"],
+        "golang-migrate",
         "app_versions",
-        &["a", "b"],
-        &["1", "2"],
-        &["3"],
-        &["c"],
     );
 }
 
@@ -239,10 +220,8 @@ fn adopts_dbmate(backend: Backend) {
         &project,
         &["adopt"],
         "schema_migrations",
-        &["a", "b"],
         &["20240101000000", "20240102000000"],
         &["20240103000000"],
-        &["c"],
     );
     // The down section of a dbmate file reverts it.
     assert_exit(&project.run(&["down"]), 0);
@@ -378,24 +357,7 @@ fn adopts_sqlx_with_its_sqlx_toml(backend: Backend) {
         "[migrate]\ntable-name = \"app_sqlx_migrations\"\nignored-chars = [\"\\r\"]\n",
     )
     .unwrap();
-    let output = project.run(&["adopt"]);
-    assert_exit(&output, 0);
-    assert!(
-        stdout(&output).starts_with(
-            "recorded 2 migrations from sqlx (app_sqlx_migrations) as applied, without running them:"
-        ),
-        "{}",
-        stdout(&output)
-    );
-    assert_adopted(
-        &project,
-        &["adopt"],
-        "app_sqlx_migrations",
-        &["a", "b"],
-        &["1", "2"],
-        &["3"],
-        &["c"],
-    );
+    assert_adopts_1_and_2(&project, &["adopt"], "sqlx", "app_sqlx_migrations");
 }
 
 fn adopts_sqlx(backend: Backend) {
@@ -419,10 +381,8 @@ fn adopts_sqlx(backend: Backend) {
         &project,
         &["adopt"],
         "_sqlx_migrations",
-        &["a", "b"],
         &["1", "2"],
         &["3"],
-        &["c"],
     );
     assert_eq!(
         project.query("SELECT count(*) FROM _sqlx_migrations")[0][0].as_deref(),
@@ -490,10 +450,8 @@ fn adopts_diesel(backend: Backend) {
         &project,
         &["adopt"],
         "__diesel_schema_migrations",
-        &["a", "b"],
         &["00000000000000", "2023-01-01-000000", "2023-01-02-000000"],
         &["2023-01-03-000000"],
-        &["c"],
     );
 }
 
@@ -591,10 +549,8 @@ fn adopts_flyway(backend: Backend) {
         &project,
         &["adopt"],
         "flyway_schema_history",
-        &["a", "b"],
         &["1", "1.1"],
         &["2"],
-        &["c"],
     );
     // Undo files are the downs.
     assert_exit(&project.run(&["down", "--to", "1"]), 0);
