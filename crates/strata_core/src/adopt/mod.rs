@@ -210,6 +210,9 @@ pub struct ForeignEntry {
     pub applied_at: Option<String>,
     /// The tool's checksum of the file, where it kept one.
     pub checksum: Option<ForeignChecksum>,
+    /// What the tool ran, when that was code rather than an SQL file (a Flyway Java migration:
+    /// `Java migration db.migration.V3__Backfill`), for the message when no file has its version.
+    pub ran_from_code: Option<String>,
 }
 
 /// What the other tool's history says is applied.
@@ -335,7 +338,7 @@ impl AdoptError {
             AdoptError::Dirty { .. } => "check what the failed migration left, fix the database, then clear the flag with `migrate force <version>` (the last fully applied version) and run `strata adopt` again".into(),
             AdoptError::Failed { tool: ForeignTool::Flyway, .. } => "check what the failed migrations left, fix the database, remove the failed rows with `flyway repair`, and run `strata adopt` again".into(),
             AdoptError::Failed { .. } => "check what the failed migrations left, fix the database, delete their rows from the history table, and run `strata adopt` again".into(),
-            AdoptError::MissingFiles { .. } => "restore those migration files (or point --dir at the directory the tool used); nothing was recorded".into(),
+            AdoptError::MissingFiles { .. } => "restore those migration files (or point --dir at the directory the tool used); for a migration the tool ran from code, add an SQL file of its version that does what the code did (adopt records it without running it); nothing was recorded".into(),
             AdoptError::ChecksumMismatch { .. } => "restore the files as they were applied (see your version control); nothing was recorded".into(),
             AdoptError::HistoryDisagrees { .. } => "see `strata status`; settle strata's rows (`strata down`, `strata resolve`) or the other tool's, then run `strata adopt` again".into(),
             AdoptError::Unsupported => "use `strata baseline <version>`".into(),
@@ -437,7 +440,10 @@ pub fn plan_adoption(
             .ok()
             .and_then(|version| set.get(version))
         else {
-            missing.push(entry.version.clone());
+            missing.push(match &entry.ran_from_code {
+                Some(code) => format!("{} ({code})", entry.version),
+                None => entry.version.clone(),
+            });
             continue;
         };
         if let Some(checksum) = &entry.checksum

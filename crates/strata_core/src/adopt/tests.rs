@@ -19,6 +19,7 @@ fn entry(version: &str) -> ForeignEntry {
         version: version.into(),
         applied_at: Some("2024-01-01T00:00:00Z".into()),
         checksum: None,
+        ran_from_code: None,
     }
 }
 
@@ -492,4 +493,36 @@ fn a_table_given_by_name_is_read_as_the_tool_its_columns_fit_best() {
         ),
         "no golang-migrate history table: diesel_like has the columns version, run_on, not golang-migrate's"
     );
+}
+
+#[test]
+fn a_flyway_java_migration_without_a_file_is_named_as_such() {
+    use ForeignValue::{Boolean, Integer, Null};
+    let at = text("2024-05-01 10:00:00");
+    let history = interpret(
+        ForeignTool::Flyway,
+        &rows(&[&[
+            Integer(1),
+            text("7"),
+            text("JDBC"),
+            text("db.migration.V7__Backfill_totals"),
+            Null,
+            at,
+            Boolean(true),
+        ]]),
+    )
+    .unwrap();
+    assert_eq!(
+        history.entries[0].ran_from_code.as_deref(),
+        Some("Java migration db.migration.V7__Backfill_totals")
+    );
+    let (_dir, set) = directory(&THREE);
+    let error = plan_adoption(&set, &history, &[]).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .ends_with("has: 7 (Java migration db.migration.V7__Backfill_totals)"),
+        "{error}"
+    );
+    assert!(error.hint().contains("ran from code"), "{}", error.hint());
 }

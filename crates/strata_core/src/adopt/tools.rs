@@ -57,6 +57,7 @@ pub(super) fn interpret(
                     version: text(&row[0]).ok_or_else(|| bad(index, "version is empty".into()))?,
                     applied_at: row.get(1).and_then(ForeignValue::as_time),
                     checksum: None,
+                    ran_from_code: None,
                 });
             }
         }
@@ -137,6 +138,7 @@ fn sqlx(
                 digest: checksum,
                 ignored_chars: ignored_chars.to_vec(),
             }),
+            ran_from_code: None,
         });
     }
     if !failed.is_empty() {
@@ -211,11 +213,17 @@ fn flyway(
                 } else {
                     None
                 };
+                let ran_from_code = match kind {
+                    "SQL" => None,
+                    "JDBC" | "SPRING_JDBC" => Some(format!("Java migration {script}")),
+                    kind => Some(format!("{kind} migration {script}")),
+                };
                 forget(&mut history.entries, &version);
                 history.entries.push(ForeignEntry {
                     version,
                     applied_at: row[5].as_time(),
                     checksum,
+                    ran_from_code,
                 });
             }
         }
