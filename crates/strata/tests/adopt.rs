@@ -576,6 +576,66 @@ fn assert_refused(project: &Project, args: &[&str], message: &str) {
     );
 }
 
+/// A Java migration Flyway ran has no file strata can read: refused by its class name until an
+/// SQL file of its version stands in for it, which adopt records without running.
+#[test]
+fn a_flyway_java_migration_is_taken_over_through_an_sql_file_of_its_version() {
+    let project = Project::new(Backend::Sqlite, "adopt_flyway_java");
+    flyway_files(&project);
+    let mut sql = flyway_table(Backend::Sqlite);
+    for (rank, version, file) in [
+        (1, "1", "V1__create_a.sql"),
+        (2, "1.1", "V1.1__create_b.sql"),
+    ] {
+        let checksum = flyway_checksum(&project, file);
+        sql.push(flyway_row(
+            Backend::Sqlite,
+            rank,
+            version,
+            "SQL",
+            file,
+            Some(checksum),
+            true,
+        ));
+    }
+    sql.push(flyway_row(
+        Backend::Sqlite,
+        3,
+        "1.2",
+        "JDBC",
+        "db.migration.V1_2__Backfill_totals",
+        None,
+        true,
+    ));
+    exec(&project, &sql);
+    tool_applied(&project, &["a", "b"]);
+    assert_refused(
+        &project,
+        &["adopt"],
+        "has: 1.2 (Java migration db.migration.V1_2__Backfill_totals)",
+    );
+    project.migration(
+        "V1.2__backfill_totals.sql",
+        "-- Flyway ran this as the Java migration db.migration.V1_2__Backfill_totals.\n",
+    );
+    let output = project.run(&["adopt"]);
+    assert_exit(&output, 0);
+    assert!(
+        stdout(&output).starts_with("recorded 3 migrations from flyway"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(
+        project.states(),
+        states(&[
+            ("1", "applied"),
+            ("1.1", "applied"),
+            ("1.2", "applied"),
+            ("2", "pending")
+        ])
+    );
+}
+
 #[test]
 fn refuses_a_dirty_golang_migrate_version() {
     let project = Project::new(Backend::Postgres, "adopt_dirty");
