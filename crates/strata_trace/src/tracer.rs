@@ -14,8 +14,8 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use strata_core::{
-    Dialect, DriverError, Event, ExecutionMode, ExpandPhase, LockPolicy, Migration, MigrationSet,
-    Migrator, RunOptions, Script, Statement, Version,
+    Dialect, DriverError, Event, ExecutionMode, ExpandPhase, ExpandPhases, LockPolicy, Migration,
+    MigrationSet, Migrator, RunOptions, Script, Statement, Version,
 };
 use strata_lint::Settings;
 use strata_postgres::{PgDriver, PgSplitter, PgTarget, ScratchDatabase};
@@ -68,10 +68,7 @@ pub fn trace_on_scratch(
             migrator.up(Some(previous.version))?;
         }
         let traced = match migrator.expand_phases(migration.version)? {
-            Some(phases) => {
-                tracer.trace_phase(migration, &phases.expand, ExpandPhase::Expand)?
-                    && tracer.trace_phase(migration, &phases.complete, ExpandPhase::Complete)?
-            }
+            Some(phases) => tracer.trace_phases(migration, &phases)?,
             None => tracer.trace(migration)?,
         };
         if !traced {
@@ -218,16 +215,24 @@ impl<'a> Tracer<'a> {
         self.trace_script(migration, &script, None, &script)
     }
 
-    /// Traces one phase of an expand/contract migration: the statements strata wrote, each
-    /// located at the file's statement it serves.
-    fn trace_phase(
+    /// Traces an expand/contract migration's expand phase, then (unless a statement failed) its
+    /// complete phase: the statements strata wrote, each located at the file's statement it
+    /// serves.
+    fn trace_phases(
         &mut self,
         migration: &Migration,
-        script: &Script,
-        phase: ExpandPhase,
+        phases: &ExpandPhases,
     ) -> Result<bool, TraceError> {
         let file = Script::prepare(&migration.up, &PgSplitter, Dialect::Postgres)?;
-        self.trace_script(migration, script, Some(phase), &file)
+        Ok(
+            self.trace_script(migration, &phases.expand, Some(ExpandPhase::Expand), &file)?
+                && self.trace_script(
+                    migration,
+                    &phases.complete,
+                    Some(ExpandPhase::Complete),
+                    &file,
+                )?,
+        )
     }
 
     /// Traces `script`, which runs `migration` (or a `phase` of it); `file` is the migration's

@@ -1,15 +1,13 @@
 //! sqlx's project settings (`sqlx.toml`, sqlx 0.9 and later), as far as they change what its
 //! history means: the history table's name and the characters its checksums leave out.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::AdoptError;
 
 /// `[migrate]` of `sqlx.toml`; the defaults when the project has none.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SqlxSettings {
-    /// Where it was read from, for messages.
-    pub path: Option<PathBuf>,
     /// `table-name`: the history table, when not `_sqlx_migrations`.
     pub table_name: Option<String>,
     /// `ignored-chars`: dropped from a file's text before sqlx hashes it.
@@ -32,12 +30,7 @@ impl SqlxSettings {
             message,
         };
         let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
-        SqlxSettings::parse(&text)
-            .map_err(bad)
-            .map(|settings| SqlxSettings {
-                path: Some(path.clone()),
-                ..settings
-            })
+        SqlxSettings::parse(&text).map_err(bad)
     }
 
     fn parse(text: &str) -> Result<SqlxSettings, String> {
@@ -133,6 +126,5 @@ mod tests {
         .unwrap();
         let settings = SqlxSettings::beside(&migrations).unwrap();
         assert_eq!(settings.ignored_chars, ['\r']);
-        assert_eq!(settings.path, Some(project.path().join("sqlx.toml")));
     }
 }
